@@ -1,0 +1,163 @@
+//! The thread-local runtime context: which runtime the current thread is inside,
+//! whether it is one of that runtime's workers, and that worker's core.
+//!
+//! # What it owns
+//! - `handle`: the runtime entered by this thread (by a worker thread, `block_on`, or
+//!   [`Handle::enter`](crate::Handle::enter)). `spawn`, `sleep` and friends find
+//!   their runtime here.
+//! - `worker`: the worker state of a worker thread: its index and its [`Core`] (run
+//!   queue, LIFO slot, timer buffer). The core is borrowed only for a few
+//!   instructions at a time and never while a task runs, so a task that wakes
+//!   another task can push it onto this worker's queue.
+//! - `in_block_on`: set while this thread is inside `block_on`, to refuse nesting.
+//!
+//! # Ground rules
+//! Only this thread touches its context. The core is moved out (by `block_in_place`)
+//! only between two task polls of the worker loop or from inside a task's poll, never
+//! while borrowed.
+
+use std::cell::{Cell, RefCell};
+
+use crate::runtime::worker::Core;
+use crate::runtime::Handle;
+
+/// The current thread's worker state, when it is a worker.
+pub(crate) struct WorkerContext {
+    /// The worker's index (also the id of its timer store).
+    pub(crate) index: usize,
+    /// The worker's core; `None` after `block_in_place` handed it to another thread.
+    pub(crate) core: RefCell<Option<Box<Core>>>,
+}
+
+struct Context {
+    handle: RefCell<Option<Handle>>,
+    worker: RefCell<Option<std::rc::Rc<WorkerContext>>>,
+    in_block_on: Cell<bool>,
+}
+
+thread_local! {
+    static CONTEXT: Context = const {
+        Context {
+            handle: RefCell::new(None),
+            worker: RefCell::new(None),
+            in_block_on: Cell::new(false),
+        }
+    };
+}
+
+/// Restores the previous context when dropped. Returned by [`enter`].
+pub(crate) struct EnterGuard {
+    previous_handle: Option<Handle>,
+    previous_worker: Option<std::rc::Rc<WorkerContext>>,
+}
+
+/// Makes `handle` the current runtime of this thread, and `worker` its worker state
+/// (`None` for threads that are not workers), until the guard drops.
+pub(crate) fn enter(handle: Handle, worker: Option<std::rc::Rc<WorkerContext>>) -> EnterGuard {
+    CONTEXT.with(|ctx| EnterGuard {
+        previous_handle: ctx.handle.replace(Some(handle)),
+        previous_worker: ctx.worker.replace(worker),
+    })
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        // `try_with`: the guard may drop during thread teardown.
+        let _ = CONTEXT.try_with(|ctx| {
+            ctx.handle.replace(self.previous_handle.take());
+            ctx.worker.replace(self.previous_worker.take());
+        });
+    }
+}
+
+/// The current runtime's handle, if any.
+pub(crate) fn current_handle() -> Option<Handle> {
+    CONTEXT
+        .try_with(|ctx| ctx.handle.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Runs `f` with the current runtime's handle (without cloning it), if any.
+pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+    let mut f = Some(f);
+    match CONTEXT.try_with(|ctx| {
+        let handle = ctx.handle.borrow();
+        (f.take().expect("called once"))(handle.as_ref())
+    }) {
+        Ok(result) => result,
+        Err(_) => (f.take().expect("called once"))(None),
+    }
+}
+
+/// Runs `f` with this thread's worker state, if the thread is a worker of the
+/// runtime `handle` belongs to.
+pub(crate) fn with_worker<R>(f: impl FnOnce(Option<(&Handle, &WorkerContext)>) -> R) -> R {
+    let mut f = Some(f);
+    match CONTEXT.try_with(|ctx| {
+        let handle = ctx.handle.borrow();
+        let worker = ctx.worker.borrow();
+        let pair = match (handle.as_ref(), worker.as_deref()) {
+            (Some(handle), Some(worker)) => Some((handle, worker)),
+            _ => None,
+        };
+        (f.take().expect("called once"))(pair)
+    }) {
+        Ok(result) => result,
+        Err(_) => (f.take().expect("called once"))(None),
+    }
+}
+
+/// Runs `f` with the current runtime's handle and, if this thread is one of its
+/// workers, its worker state.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<(&Handle, Option<&WorkerContext>)>) -> R) -> R {
+    let mut f = Some(f);
+    match CONTEXT.try_with(|ctx| {
+        let handle = ctx.handle.borrow();
+        let worker = ctx.worker.borrow();
+        let current = handle.as_ref().map(|handle| (handle, worker.as_deref()));
+        (f.take().expect("called once"))(current)
+    }) {
+        Ok(result) => result,
+        Err(_) => (f.take().expect("called once"))(None),
+    }
+}
+
+/// Marks this thread as inside `block_on` until the guard drops; panics if it
+/// already is (nested `block_on` would deadlock: the outer one can never run again).
+pub(crate) fn enter_block_on() -> BlockOnGuard {
+    CONTEXT.with(|ctx| {
+        // A worker thread that handed its core off (`block_in_place`) may block.
+        let drives_core = ctx
+            .worker
+            .borrow()
+            .as_ref()
+            .is_some_and(|worker| worker.core.try_borrow().map_or(true, |core| core.is_some()));
+        if ctx.in_block_on.replace(true) || drives_core {
+            panic!(
+                "ticktock: cannot call `block_on` from inside `block_on` (or from inside a \
+                 runtime worker): the outer call would block this thread while it must run \
+                 the inner future. Use `.await` instead, or `task::spawn_blocking` / \
+                 `task::block_in_place` to run blocking code."
+            );
+        }
+    });
+    BlockOnGuard(())
+}
+
+/// Clears the in-`block_on` mark when dropped.
+pub(crate) struct BlockOnGuard(());
+
+impl Drop for BlockOnGuard {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|ctx| ctx.in_block_on.set(false));
+    }
+}
+
+/// Whether this thread is inside `block_on` or is a runtime worker: places where
+/// blocking the thread (dropping a runtime, nesting `block_on`) is refused.
+pub(crate) fn is_in_async_context() -> bool {
+    CONTEXT
+        .try_with(|ctx| ctx.in_block_on.get() || ctx.worker.borrow().is_some())
+        .unwrap_or(false)
+}

@@ -1,0 +1,175 @@
+//! Blocking a thread on a future.
+//!
+//! # What it owns
+//! - The thread parker of a `block_on` caller that does not drive a core (any caller
+//!   on a multi-thread runtime; a second concurrent caller on a current-thread one):
+//!   the future's waker unparks the thread.
+//! - The current-thread flavor's loop: the caller takes the runtime's only core and
+//!   runs the worker loop with the main future as an extra, always-first task; the
+//!   main future's waker unparks worker 0 wherever it parks (poller or condvar).
+//!
+//! # Invariants
+//! The core is put back into `Shared::idle_cores` when `block_on` returns or unwinds,
+//! so the next `block_on` (or shutdown) finds it.
+
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc as StdArc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::Thread;
+
+use super::worker::{self, Exit, MainFuture};
+use super::{Flavor, Handle};
+use crate::context::{self, WorkerContext};
+use crate::loom::lock;
+
+/// Runs `future` to completion on this thread. See `Runtime::block_on`.
+pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
+    let _block_on = context::enter_block_on();
+    if handle.shared.flavor == Flavor::CurrentThread {
+        let core = lock(&handle.shared.idle_cores).pop();
+        if let Some(core) = core {
+            return drive_core(handle, core, future);
+        }
+    }
+    let _enter = context::enter(handle.clone(), None);
+    park_on(future)
+}
+
+/// Wakes a thread blocked in [`park_on`].
+struct ThreadWaker {
+    thread: Thread,
+    woken: AtomicBool,
+}
+
+impl Wake for ThreadWaker {
+    fn wake(self: StdArc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &StdArc<Self>) {
+        if !self.woken.swap(true, Ordering::SeqCst) {
+            self.thread.unpark();
+        }
+    }
+}
+
+/// Polls `future` whenever it is woken, parking the thread in between.
+fn park_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let waker_state = StdArc::new(ThreadWaker {
+        thread: std::thread::current(),
+        woken: AtomicBool::new(true),
+    });
+    let waker = Waker::from(waker_state.clone());
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if waker_state.woken.swap(false, Ordering::SeqCst) {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        } else {
+            std::thread::park();
+        }
+    }
+}
+
+/// Wakes the thread driving a current-thread core.
+struct CoreWaker {
+    woken: AtomicBool,
+    handle: Handle,
+    worker: usize,
+}
+
+impl Wake for CoreWaker {
+    fn wake(self: StdArc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &StdArc<Self>) {
+        if !self.woken.swap(true, Ordering::SeqCst) {
+            self.handle.shared.parking.unpark(self.worker);
+        }
+    }
+}
+
+/// The main future of a current-thread `block_on`, as the worker loop sees it.
+struct Main<'a, F: Future> {
+    future: std::pin::Pin<&'a mut F>,
+    state: StdArc<CoreWaker>,
+    waker: Waker,
+    output: Option<F::Output>,
+}
+
+impl<F: Future> MainFuture for Main<'_, F> {
+    fn is_woken(&self) -> bool {
+        self.state.woken.load(Ordering::SeqCst)
+    }
+
+    fn poll_if_woken(&mut self) -> bool {
+        if !self.state.woken.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        let mut cx = Context::from_waker(&self.waker);
+        match self.future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => {
+                self.output = Some(output);
+                true
+            }
+            Poll::Pending => false,
+        }
+    }
+}
+
+/// Puts the core back for the next `block_on` when dropped (also on unwind).
+struct ReturnCore<'a> {
+    handle: &'a Handle,
+    worker: Rc<WorkerContext>,
+}
+
+impl Drop for ReturnCore<'_> {
+    fn drop(&mut self) {
+        if let Some(core) = self.worker.core.borrow_mut().take() {
+            lock(&self.handle.shared.idle_cores).push(core);
+        }
+    }
+}
+
+/// The current-thread flavor: drive `core` and the main future on this thread.
+fn drive_core<F: Future>(handle: &Handle, core: Box<worker::Core>, future: F) -> F::Output {
+    let index = core.index;
+    let worker = Rc::new(WorkerContext {
+        index,
+        core: std::cell::RefCell::new(Some(core)),
+    });
+    let _return_core = ReturnCore {
+        handle,
+        worker: worker.clone(),
+    };
+    let _enter = context::enter(handle.clone(), Some(worker.clone()));
+    let state = StdArc::new(CoreWaker {
+        woken: AtomicBool::new(true),
+        handle: handle.clone(),
+        worker: index,
+    });
+    let mut main = Main {
+        future: pin!(future),
+        waker: Waker::from(state.clone()),
+        state,
+        output: None,
+    };
+    match worker::run(handle, &worker, Some(&mut main)) {
+        Exit::MainDone => main.output.take().expect("main future completed"),
+        Exit::Shutdown => {
+            // Shut down from another thread while we were blocked: the main future
+            // can still finish, without the runtime's tasks.
+            drop(_enter);
+            let _enter = context::enter(handle.clone(), None);
+            park_on(main.future)
+        }
+        Exit::CoreGone => unreachable!("ticktock: current-thread cores are never handed off"),
+    }
+}
+

@@ -1,0 +1,151 @@
+//! The mio poller that one parked worker sleeps in, and the wake-up signal for it.
+//!
+//! # What it owns
+//! - The runtime's single [`mio::Poll`], behind a mutex. Whoever holds the mutex is
+//!   *the poller*: a parked worker that waits in `epoll_wait` until the earliest timer
+//!   deadline of every store. The other parked workers wait on their condition
+//!   variables (see `idle.rs`).
+//! - A [`mio::Waker`] that breaks the poller out of its wait (Go's `netpollBreak`).
+//! - `poller_until`: the deadline the poller is sleeping until, so a thread that
+//!   registers a timer can tell whether its deadline is earlier (Go's `sched.pollUntil`
+//!   read by `wakeNetPoller`).
+//!
+//! # The earlier-deadline protocol (no lost wake-up)
+//! The poller publishes the deadline it will sleep until, then re-reads every store's
+//! earliest deadline; a registering thread publishes its store's new earliest deadline,
+//! then reads `poller_until`. Both sides use `SeqCst`, so at least one of them sees
+//! the other: either the poller's re-read finds the new deadline and it lowers its
+//! timeout, or the registrant sees the poller's deadline, finds its own earlier and
+//! wakes it. A registrant whose deadline is not earlier does nothing (counted by no
+//! metric, and tested: later timers never wake the poller).
+//!
+//! # Ground rules
+//! - Only the holder of the `poll` mutex calls [`Driver::poll`].
+//! - Anyone may call [`Driver::wake`] and [`Driver::wake_for_deadline`].
+
+use std::io;
+use std::time::Duration;
+
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::{Mutex, MutexGuard};
+use ticktock_timer::{Nanos, NO_DEADLINE};
+
+/// `poller_until` value meaning "no worker is sleeping in the poller".
+///
+/// Zero is safe as a sentinel: a registrant only wakes the poller when its deadline
+/// is strictly earlier than `poller_until`, and no deadline is earlier than zero.
+pub(crate) const NOT_POLLING: Nanos = 0;
+
+/// The token of the waker's registration in the poll; I/O registrations never use it.
+const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+
+/// Events taken out of the kernel per `epoll_wait` call.
+const EVENTS_CAPACITY: usize = 256;
+
+/// The poll state only the current poller touches.
+pub(crate) struct PollState {
+    poll: mio::Poll,
+    events: mio::Events,
+}
+
+/// The runtime's poller and its wake-up signal. See the module docs.
+pub(crate) struct Driver {
+    poll: Mutex<PollState>,
+    waker: mio::Waker,
+    /// Deadline (ns since the epoch) the poller sleeps until; [`NOT_POLLING`] when no
+    /// worker is in the poller; [`NO_DEADLINE`] when it sleeps without a timeout.
+    poller_until: AtomicU64,
+    /// Times a newly registered earlier deadline broke the poller's sleep.
+    pub(crate) earlier_deadline_wakeups: AtomicU64,
+}
+
+impl Driver {
+    /// Creates the poll and its waker.
+    pub(crate) fn new() -> io::Result<Driver> {
+        let poll = mio::Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        Ok(Driver {
+            poll: Mutex::new(PollState {
+                poll,
+                events: mio::Events::with_capacity(EVENTS_CAPACITY),
+            }),
+            waker,
+            poller_until: AtomicU64::new(NOT_POLLING),
+            earlier_deadline_wakeups: AtomicU64::new(0),
+        })
+    }
+
+    /// Tries to become the poller. `None` means another worker holds the poll.
+    pub(crate) fn try_acquire(&self) -> Option<MutexGuard<'_, PollState>> {
+        self.poll.try_lock().ok()
+    }
+
+    /// Publishes the deadline the poller is about to sleep until (see module docs).
+    pub(crate) fn publish_poller_until(&self, until: Nanos) {
+        self.poller_until.store(until, Ordering::SeqCst);
+    }
+
+    /// Whether a worker is (about to be) sleeping in the poller.
+    pub(crate) fn is_polling(&self) -> bool {
+        self.poller_until.load(Ordering::SeqCst) != NOT_POLLING
+    }
+
+    /// Waits in the poller for at most `timeout` (`None`: until woken).
+    ///
+    /// The caller holds the poll (`state` comes from [`Driver::try_acquire`]) and has
+    /// published its deadline. Returns after an event, a wake-up or the timeout, with
+    /// `poller_until` reset to [`NOT_POLLING`].
+    pub(crate) fn poll(&self, state: &mut PollState, timeout: Option<Duration>) {
+        let PollState { poll, events } = state;
+        match poll.poll(events, timeout) {
+            Ok(()) => {}
+            // A signal interrupted the wait: the caller re-checks its work anyway.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("ticktock: the mio poller failed: {e}"),
+        }
+        self.poller_until.store(NOT_POLLING, Ordering::SeqCst);
+        // The waker is edge-triggered: nothing to drain. I/O events have no
+        // consumers yet, so the remaining events need no dispatch.
+        debug_assert!(events.iter().all(|event| event.token() == WAKER_TOKEN));
+    }
+
+    /// Breaks the poller out of its wait (or makes its next wait return at once).
+    pub(crate) fn wake(&self) {
+        if let Err(e) = self.waker.wake() {
+            panic!("ticktock: waking the mio poller failed: {e}");
+        }
+    }
+
+    /// Called after a store's earliest deadline dropped to `when`: wakes the poller
+    /// only if it sleeps past `when` (Go's `wakeNetPoller`). Returns whether it woke it.
+    pub(crate) fn wake_for_deadline(&self, when: Nanos) -> bool {
+        let mut until = self.poller_until.load(Ordering::SeqCst);
+        while when < until {
+            // Lower the published deadline first, so that a burst of earlier timers
+            // costs one wake-up, not one per timer.
+            match self.poller_until.compare_exchange(
+                until,
+                when,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => {
+                    self.earlier_deadline_wakeups.fetch_add(1, Ordering::Relaxed);
+                    self.wake();
+                    return true;
+                }
+                Err(current) => until = current,
+            }
+        }
+        false
+    }
+}
+
+/// Converts a deadline into a poll timeout from `now` (`None` for no deadline).
+pub(crate) fn timeout_until(deadline: Nanos, now: Nanos) -> Option<Duration> {
+    if deadline == NO_DEADLINE {
+        None
+    } else {
+        Some(Duration::from_nanos(deadline.saturating_sub(now)))
+    }
+}

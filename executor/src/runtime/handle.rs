@@ -1,0 +1,218 @@
+//! [`Handle`]: a cheap, clonable reference to a runtime, usable from any thread.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+
+use super::metrics::{self, RuntimeMetrics};
+use super::shared::Shared;
+use crate::loom::sync::Arc;
+use crate::task::JoinHandle;
+
+/// A handle to a runtime: spawn onto it, block on it, enter it, read its metrics,
+/// from any thread. Cloning it is cheap; it does not keep the runtime running (after
+/// the [`Runtime`](crate::Runtime) is dropped, spawned tasks are cancelled at once).
+///
+/// # Examples
+/// ```
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// let handle = rt.handle().clone();
+/// let answer = std::thread::spawn(move || {
+///     let task = handle.spawn(async { 40 + 2 });
+///     handle.block_on(task).unwrap()
+/// })
+/// .join()
+/// .unwrap();
+/// assert_eq!(answer, 42);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// The handle of the runtime the current thread is in.
+    ///
+    /// # Panics
+    /// Panics if the current thread is not inside a ticktock runtime (see
+    /// [`Handle::try_current`]).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let handle = ticktock_executor::Handle::current();
+    ///     handle.spawn(async {}).await.unwrap();
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Some(handle) => handle,
+            None => panic!(
+                "ticktock: `Handle::current` called outside a ticktock runtime; call it \
+                 from a task, from inside `block_on`, or after `Runtime::enter`"
+            ),
+        }
+    }
+
+    /// The handle of the runtime the current thread is in, if any.
+    ///
+    /// # Examples
+    /// ```
+    /// assert!(ticktock_executor::Handle::try_current().is_none());
+    /// ```
+    pub fn try_current() -> Option<Handle> {
+        crate::context::current_handle()
+    }
+
+    /// Spawns a task on this runtime. After shutdown the returned handle resolves
+    /// to a cancelled [`JoinError`](crate::task::JoinError).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// let task = rt.handle().spawn(async { 1 });
+    /// assert_eq!(rt.block_on(task).unwrap(), 1);
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let hint = crate::context::with_worker(|w| w.map_or(self.shared.workers(), |(_, w)| w.index));
+        match crate::task::new_task(self, hint, future) {
+            Some((runnable, join)) => {
+                runnable.schedule();
+                join
+            }
+            None => cancelled_handle(),
+        }
+    }
+
+    /// Runs a blocking closure on this runtime's blocking pool.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// let task = rt.handle().spawn_blocking(|| std::thread::current().name().map(String::from));
+    /// assert!(rt.block_on(task).unwrap().unwrap().ends_with("-blocking"));
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let pool_handle = self.clone();
+        let (runnable, task) = async_task::spawn(
+            async move {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                    .map_err(crate::task::JoinError::panic)
+            },
+            move |runnable| pool_handle.shared.blocking.schedule(&pool_handle, runnable),
+        );
+        runnable.schedule();
+        JoinHandle::new(task.fallible())
+    }
+
+    /// Runs `future` to completion on the current thread inside this runtime's
+    /// context. See [`Runtime::block_on`](crate::Runtime::block_on).
+    ///
+    /// # Panics
+    /// Panics if called from inside `block_on` or from a runtime worker.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// assert_eq!(rt.handle().block_on(async { 2 }), 2);
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        super::block_on::block_on(self, future)
+    }
+
+    /// Makes this runtime the current one on this thread until the guard drops.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let _guard = handle.enter();
+    /// assert!(ticktock_executor::Handle::try_current().is_some());
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _inner: crate::context::enter(self.clone(), None),
+            _handle: PhantomData,
+        }
+    }
+
+    /// A snapshot of the runtime's counters. See [`RuntimeMetrics`].
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// let metrics = rt.handle().metrics();
+    /// assert_eq!(metrics.alive_tasks, 0);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        metrics::snapshot(&self.shared)
+    }
+
+    /// Identity of the runtime (the address of its shared state).
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+
+    /// The scheduling function of every task of this runtime.
+    pub(crate) fn schedule(&self, runnable: async_task::Runnable, yielded: bool) {
+        if self.shared.is_shutdown() {
+            drop(runnable);
+            return;
+        }
+        if let Err(runnable) = super::worker::schedule_local(self, runnable, yielded) {
+            self.shared.push_global(runnable);
+        }
+    }
+}
+
+/// A join handle that is already cancelled (spawn after shutdown).
+fn cancelled_handle<T: Send + 'static>() -> JoinHandle<T> {
+    let (runnable, task) = async_task::spawn(
+        async { unreachable!("a task spawned after shutdown never runs") },
+        |_runnable| {},
+    );
+    drop(runnable);
+    JoinHandle::new(task.fallible())
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("flavor", &self.shared.flavor)
+            .field("workers", &self.shared.workers())
+            .finish()
+    }
+}
+
+/// Returned by [`Handle::enter`] and [`Runtime::enter`](crate::Runtime::enter): the
+/// runtime stays current on this thread until it drops.
+///
+/// # Examples
+/// ```
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// {
+///     let _guard = rt.enter();
+///     assert!(ticktock_executor::Handle::try_current().is_some());
+/// }
+/// assert!(ticktock_executor::Handle::try_current().is_none());
+/// ```
+pub struct EnterGuard<'a> {
+    _inner: crate::context::EnterGuard,
+    _handle: PhantomData<&'a Handle>,
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,156 @@
+//! Runtime metrics: cheap counters kept per worker, and the snapshot users read.
+//!
+//! # What it owns
+//! [`WorkerCounters`]: relaxed atomic counters that only their worker increments
+//! (each on its own cache line, so counting never contends), and the public
+//! [`RuntimeMetrics`] / [`WorkerMetrics`] snapshots built on demand from them and
+//! from the timer stores (whose own counters live under the store lock).
+
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
+
+use super::shared::Shared;
+
+/// Counters one worker increments. Aligned to a cache line pair so two workers'
+/// counters never share a line (false sharing would make counting contend).
+#[derive(Default)]
+#[repr(align(128))]
+pub(crate) struct WorkerCounters {
+    pub(crate) polls: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) timers_fired: AtomicU64,
+}
+
+/// A snapshot of a runtime's counters, from [`Handle::metrics`](crate::Handle::metrics).
+///
+/// # Examples
+/// ```
+/// let rt = ticktock_executor::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+/// let metrics = rt.handle().metrics();
+/// assert_eq!(metrics.workers, 2);
+/// assert_eq!(metrics.per_worker.len(), 2);
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RuntimeMetrics {
+    /// Number of workers.
+    pub workers: usize,
+    /// Tasks spawned and not yet finished.
+    pub alive_tasks: usize,
+    /// Tasks waiting in the global queue.
+    pub injector_depth: usize,
+    /// Times a newly registered timer with an earlier deadline than the poller's
+    /// woke the poller (Go's `wakeNetPoller`). Later deadlines never count here.
+    pub earlier_deadline_wakeups: u64,
+    /// One entry per worker.
+    pub per_worker: Vec<WorkerMetrics>,
+    /// The store of threads that are not workers (`block_on` callers and others).
+    pub external_timers: TimerMetrics,
+}
+
+/// One worker's counters, part of [`RuntimeMetrics`].
+///
+/// # Examples
+/// ```
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// for worker in rt.handle().metrics().per_worker {
+///     println!("{} polls, {} live timers", worker.polls, worker.timers.live);
+/// }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct WorkerMetrics {
+    /// Task polls run by this worker.
+    pub polls: u64,
+    /// Successful steals of tasks from other workers.
+    pub steals: u64,
+    /// Times this worker parked.
+    pub parks: u64,
+    /// Timers (of any store) fired by this worker.
+    pub timers_fired: u64,
+    /// This worker's timer store.
+    pub timers: TimerMetrics,
+}
+
+/// One timer store's state and counters, part of [`RuntimeMetrics`].
+///
+/// # Examples
+/// ```
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// let external = rt.handle().metrics().external_timers;
+/// assert_eq!(external.live, 0);
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct TimerMetrics {
+    /// Pending timers.
+    pub live: usize,
+    /// Heap elements, including stale ones awaiting lazy deletion.
+    pub heap_len: usize,
+    /// Stale heap elements (cancelled or reset timers).
+    pub stale: usize,
+    /// Occupied entries in the store's slab.
+    pub slab_len: usize,
+    /// Timers inserted.
+    pub inserted: u64,
+    /// Timers of this store that fired.
+    pub fired: u64,
+    /// Timers of this store fired by a thread other than its owner.
+    pub stolen: u64,
+    /// Timers cancelled (dropped before firing).
+    pub cancelled: u64,
+    /// Timer resets.
+    pub reset: u64,
+    /// Heap compactions (Go's "deleted > len/4" rule).
+    pub compactions: u64,
+    /// Timers moved out of this store by migration.
+    pub migrated_out: u64,
+    /// Timers moved into this store by migration.
+    pub migrated_in: u64,
+}
+
+pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
+    let timer_metrics = |id: usize| {
+        let slot = shared.timers.slot(id);
+        let store = slot.lock();
+        let stats = store.stats();
+        TimerMetrics {
+            live: store.live(),
+            heap_len: store.heap_len(),
+            stale: store.stale(),
+            slab_len: store.slab_len(),
+            inserted: stats.inserted,
+            fired: stats.fired,
+            stolen: slot.counters.stolen.load(Ordering::Relaxed),
+            cancelled: stats.cancelled,
+            reset: stats.reset,
+            compactions: stats.compactions,
+            migrated_out: stats.migrated_out,
+            migrated_in: stats.migrated_in,
+        }
+    };
+    let per_worker = (0..shared.workers())
+        .map(|index| {
+            let counters = &shared.counters[index];
+            WorkerMetrics {
+                polls: counters.polls.load(Ordering::Relaxed),
+                steals: counters.steals.load(Ordering::Relaxed),
+                parks: counters.parks.load(Ordering::Relaxed),
+                timers_fired: counters.timers_fired.load(Ordering::Relaxed),
+                timers: timer_metrics(index),
+            }
+        })
+        .collect();
+    RuntimeMetrics {
+        workers: shared.workers(),
+        alive_tasks: shared.registry.len(),
+        injector_depth: shared.injector.len(),
+        earlier_deadline_wakeups: shared
+            .parking
+            .driver
+            .earlier_deadline_wakeups
+            .load(Ordering::Relaxed),
+        per_worker,
+        external_timers: timer_metrics(shared.timers.external_id()),
+    }
+}

@@ -1,0 +1,402 @@
+//! The runtime: its builder, its handle, and the machinery behind them.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `shared.rs` | the one struct every thread of a runtime shares |
+//! | `worker.rs` | a worker's core and the worker loop |
+//! | `idle.rs` | the parked set and per-worker parkers |
+//! | `driver.rs` | the mio poller and its earlier-deadline wake-up |
+//! | `parking.rs` | the bundle of the two above that timer slots also reach |
+//! | `timers.rs` | per-worker timer stores, firing and stealing |
+//! | `block_on.rs` | blocking a thread on a future |
+//! | `handle.rs` | [`Handle`] |
+//! | `metrics.rs` | counters and their snapshot |
+
+mod block_on;
+mod driver;
+mod handle;
+mod idle;
+mod metrics;
+mod parking;
+mod shared;
+pub(crate) mod timers;
+pub(crate) mod worker;
+
+use std::fmt;
+use std::io;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crossbeam_deque::Worker;
+
+pub use handle::{EnterGuard, Handle};
+pub use metrics::{RuntimeMetrics, TimerMetrics, WorkerMetrics};
+
+use crate::loom::sync::Arc;
+use parking::Parking;
+use shared::Shared;
+use worker::Core;
+
+/// Which scheduler a runtime uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// Work-stealing worker threads.
+    MultiThread,
+    /// No threads: tasks run on the thread inside `block_on`.
+    CurrentThread,
+}
+
+/// Default worker thread name prefix (the worker index is appended).
+const DEFAULT_THREAD_NAME: &str = "ticktock-worker";
+
+/// Configures and builds a [`Runtime`], with tokio's names.
+///
+/// # Examples
+/// ```
+/// let rt = ticktock_executor::Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .thread_name("my-service")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    flavor: Flavor,
+    worker_threads: Option<usize>,
+    thread_name: String,
+    max_blocking_threads: usize,
+}
+
+impl Builder {
+    /// A builder for a work-stealing runtime with one worker per core by default.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread().build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn new_multi_thread() -> Builder {
+        Builder {
+            flavor: Flavor::MultiThread,
+            worker_threads: None,
+            thread_name: DEFAULT_THREAD_NAME.to_string(),
+            max_blocking_threads: crate::task::DEFAULT_MAX_BLOCKING_THREADS,
+        }
+    }
+
+    /// A builder for a single-threaded runtime: tasks run on the thread that calls
+    /// [`Runtime::block_on`], which suits embedding in a service or a test.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_current_thread().build().unwrap();
+    /// let answer = rt.block_on(async { ticktock_executor::spawn(async { 42 }).await.unwrap() });
+    /// assert_eq!(answer, 42);
+    /// ```
+    pub fn new_current_thread() -> Builder {
+        Builder {
+            flavor: Flavor::CurrentThread,
+            worker_threads: Some(1),
+            ..Builder::new_multi_thread()
+        }
+    }
+
+    /// Number of worker threads (multi-thread flavor; ignored by current-thread).
+    ///
+    /// # Panics
+    /// Panics if `threads` is zero.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread().worker_threads(3).build().unwrap();
+    /// assert_eq!(rt.handle().metrics().workers, 3);
+    /// ```
+    pub fn worker_threads(&mut self, threads: usize) -> &mut Builder {
+        assert!(threads > 0, "ticktock: `worker_threads` must be at least 1");
+        if self.flavor == Flavor::MultiThread {
+            self.worker_threads = Some(threads);
+        }
+        self
+    }
+
+    /// Name prefix of the runtime's threads (`{name}-{index}` for workers).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .thread_name("svc")
+    ///     .build()
+    ///     .unwrap();
+    /// let name = rt.block_on(async {
+    ///     ticktock_executor::spawn(async { std::thread::current().name().map(String::from) })
+    ///         .await
+    ///         .unwrap()
+    /// });
+    /// assert_eq!(name.as_deref(), Some("svc-0"));
+    /// ```
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Cap on the threads of the `spawn_blocking` pool (default 512).
+    ///
+    /// # Panics
+    /// Panics if `threads` is zero.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread().max_blocking_threads(4).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn max_blocking_threads(&mut self, threads: usize) -> &mut Builder {
+        assert!(threads > 0, "ticktock: `max_blocking_threads` must be at least 1");
+        self.max_blocking_threads = threads;
+        self
+    }
+
+    /// Builds the runtime and starts its worker threads.
+    ///
+    /// # Errors
+    /// Fails if the OS refuses the poller (`epoll_create`), its waker (`eventfd`), or
+    /// a worker thread.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread().build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let workers = match self.worker_threads {
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let queues: Vec<Worker<_>> = (0..workers).map(|_| Worker::new_fifo()).collect();
+        let stealers = queues.iter().map(Worker::stealer).collect();
+        let parking = Arc::new(Parking::new(workers)?);
+        let shared = Arc::new(Shared::new(
+            self.flavor,
+            stealers,
+            parking,
+            self.max_blocking_threads,
+            self.thread_name.clone(),
+        ));
+        let handle = Handle { shared };
+        let cores = queues
+            .into_iter()
+            .enumerate()
+            .map(|(index, queue)| Box::new(Core::new(index, queue)));
+        let mut threads = Vec::new();
+        match self.flavor {
+            Flavor::CurrentThread => {
+                crate::loom::lock(&handle.shared.idle_cores).extend(cores);
+            }
+            Flavor::MultiThread => {
+                for core in cores {
+                    match worker::spawn_worker_thread(&handle, core) {
+                        Ok(thread) => threads.push(thread),
+                        Err(error) => {
+                            handle.shared.shutdown(None);
+                            return Err(error);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Runtime {
+            handle,
+            threads: Mutex::new(threads),
+            shut_down: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("flavor", &self.flavor)
+            .field("worker_threads", &self.worker_threads)
+            .field("thread_name", &self.thread_name)
+            .finish()
+    }
+}
+
+/// A ticktock runtime: worker threads (or the current thread), their per-worker
+/// timer heaps, the poller and the blocking pool.
+///
+/// Dropping it shuts it down: every task is cancelled and dropped, every timer is
+/// freed, and the call waits for the worker threads to finish their current poll.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     ticktock_executor::time::sleep(Duration::from_millis(1)).await;
+/// });
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Set by the first shutdown, so `shutdown_timeout` followed by drop waits once.
+    shut_down: std::sync::atomic::AtomicBool,
+}
+
+impl Runtime {
+    /// A multi-thread runtime with one worker per available core.
+    ///
+    /// # Errors
+    /// See [`Builder::build`].
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    /// Runs `future` to completion on the current thread, inside this runtime's
+    /// context (so it can `spawn` and `sleep`). On a current-thread runtime the
+    /// spawned tasks run on this thread meanwhile.
+    ///
+    /// # Panics
+    /// Panics if called from inside `block_on` or from a runtime worker (nesting
+    /// would deadlock), and if `future` panics.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(async { 6 * 7 }), 42);
+    /// ```
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime. See [`crate::spawn`].
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// let handle = rt.spawn(async { 5 });
+    /// assert_eq!(rt.block_on(handle).unwrap(), 5);
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> crate::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs a blocking closure on the blocking pool. See [`crate::task::spawn_blocking`].
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// let handle = rt.spawn_blocking(|| 1 + 1);
+    /// assert_eq!(rt.block_on(handle).unwrap(), 2);
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> crate::task::JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// This runtime's handle.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// std::thread::spawn(move || handle.block_on(async { 1 })).join().unwrap();
+    /// ```
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Makes this runtime the current one on this thread until the guard drops, so
+    /// `spawn` and `sleep` work outside `block_on`.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// let _guard = rt.enter();
+    /// let handle = ticktock_executor::spawn(async { 3 });
+    /// assert_eq!(rt.block_on(handle).unwrap(), 3);
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
+    }
+
+    /// A snapshot of the runtime's counters. See [`RuntimeMetrics`].
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// assert!(rt.metrics().workers >= 1);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for the worker threads to finish their
+    /// current poll. Every task is cancelled and every timer freed either way; a
+    /// thread still busy after `timeout` (say, in blocking code) is left to finish
+    /// on its own.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.spawn(std::future::pending::<()>());
+    /// rt.shutdown_timeout(Duration::from_secs(1));
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    fn shutdown(&self, timeout: Option<Duration>) {
+        if self.shut_down.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if crate::context::is_in_async_context() && timeout.is_none() {
+            panic!(
+                "ticktock: a runtime was dropped inside an asynchronous context (a task, \
+                 `block_on`, or a worker thread), where waiting for its workers could \
+                 deadlock; drop it from synchronous code, or call `shutdown_timeout`"
+            );
+        }
+        let all_stopped = self.handle.shared.shutdown(timeout);
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        if all_stopped {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if std::thread::panicking() && crate::context::is_in_async_context() {
+            // Unwinding out of a task or block_on: do not wait, do not double-panic.
+            self.shutdown(Some(Duration::ZERO));
+        } else {
+            self.shutdown(None);
+        }
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("flavor", &self.handle.shared.flavor)
+            .field("workers", &self.handle.shared.workers())
+            .finish()
+    }
+}

@@ -1,0 +1,76 @@
+//! The parking bundle: the poller, the parked set and every worker's parker, shared
+//! by the scheduler and the timer slots (a timer whose deadline is earlier than the
+//! poller's must be able to wake it, see `driver.rs`).
+//!
+//! # What it owns
+//! The [`Driver`], the [`Idle`] set and one [`Parker`] per worker. It knows how to
+//! wake one worker for new work ([`Parking::notify_one`]), a specific worker
+//! ([`Parking::unpark`]), and how to make sure some parked worker takes over the
+//! poller when the current poller leaves it while timers are pending
+//! ([`Parking::hand_off_poller`]).
+//!
+//! # Invariant: somebody watches the deadlines
+//! Whenever a timer is pending and at least one worker is parked, some worker is in
+//! the poller or about to enter it. The poller hands the role on when it leaves
+//! (`hand_off_poller`), and a timer registered while nobody polls wakes a parked
+//! worker to take the role (`TimerSlot::note_deadline`).
+
+use std::io;
+
+use super::driver::Driver;
+use super::idle::{Idle, Parker, Unparked};
+
+/// See the module docs.
+pub(crate) struct Parking {
+    pub(crate) driver: Driver,
+    pub(crate) idle: Idle,
+    pub(crate) parkers: Box<[Parker]>,
+}
+
+impl Parking {
+    pub(crate) fn new(workers: usize) -> io::Result<Parking> {
+        Ok(Parking {
+            driver: Driver::new()?,
+            idle: Idle::new(workers),
+            parkers: (0..workers).map(|_| Parker::new()).collect(),
+        })
+    }
+
+    /// Wakes `worker` wherever it is parked.
+    pub(crate) fn unpark(&self, worker: usize) {
+        if self.parkers[worker].unpark() == Unparked::Driver {
+            self.driver.wake();
+        }
+    }
+
+    /// New work became visible to other workers: wake one parked worker unless one
+    /// is already searching.
+    pub(crate) fn notify_one(&self) {
+        if let Some(worker) = self.idle.worker_to_notify() {
+            self.unpark(worker);
+        }
+    }
+
+    /// The poller left the poll while timers are pending: wake a parked worker so it
+    /// takes the poller over (it will find the poll free when it parks again).
+    pub(crate) fn hand_off_poller(&self) {
+        if self.driver.is_polling() {
+            return;
+        }
+        if let Some(worker) = self.idle.any_parked_worker() {
+            self.unpark(worker);
+        }
+    }
+
+    /// Wakes every parked worker (shutdown).
+    pub(crate) fn unpark_all(&self) {
+        for worker in self.idle.drain_parked() {
+            self.unpark(worker);
+        }
+        // A worker between its re-check and its sleep is not in the set any more
+        // but will still park: its pending notification makes that park return.
+        for worker in 0..self.parkers.len() {
+            self.unpark(worker);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The state every thread of one runtime shares, in one documented struct.
+//!
+//! # What it owns
+//! | field | what | who touches it |
+//! |---|---|---|
+//! | `injector` | global FIFO of runnable tasks | anyone pushes (spawns and wake-ups from outside the workers); workers pop |
+//! | `stealers` | the stealing ends of the workers' local queues | workers steal from each other |
+//! | `parking` | the mio poller, the parked set, one parker per worker | see `parking.rs` |
+//! | `timers` | one timer store per worker plus one for other threads | see `timers.rs` |
+//! | `registry` | every live task's waker, for shutdown | spawn inserts, tasks remove themselves |
+//! | `blocking` | the `spawn_blocking` pool | anyone |
+//! | `idle_cores` | cores not driven by any thread (current-thread flavor between `block_on` calls) | `block_on`, shutdown |
+//! | `threads` | count of worker threads alive, for shutdown to wait on | worker threads at start and exit |
+//! | `shutdown` | set once; nothing is scheduled after it | shutdown sets, everyone reads |
+//!
+//! # Invariants
+//! - After `shutdown` is set, a scheduled task is dropped instead of queued, which
+//!   cancels it. A push that races with shutdown re-checks the flag after pushing and
+//!   drains the injector itself, so no runnable is stranded in a queue that nobody
+//!   will ever pop (its future, and whatever it owns, is always dropped).
+
+use std::time::{Duration, Instant};
+
+use async_task::Runnable;
+use crossbeam_deque::{Injector, Steal, Stealer};
+
+use super::metrics::WorkerCounters;
+use super::parking::Parking;
+use super::timers::Timers;
+use super::worker::Core;
+use super::Flavor;
+use crate::loom::lock;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::task::{BlockingPool, Registry};
+
+/// See the module docs.
+pub(crate) struct Shared {
+    pub(crate) flavor: Flavor,
+    pub(crate) injector: Injector<Runnable>,
+    pub(crate) stealers: Box<[Stealer<Runnable>]>,
+    pub(crate) parking: Arc<Parking>,
+    pub(crate) timers: Timers,
+    pub(crate) registry: Registry,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) idle_cores: Mutex<Vec<Box<Core>>>,
+    pub(crate) counters: Box<[WorkerCounters]>,
+    pub(crate) thread_name: String,
+    threads: Mutex<usize>,
+    threads_changed: Condvar,
+    shutdown: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        flavor: Flavor,
+        stealers: Box<[Stealer<Runnable>]>,
+        parking: Arc<Parking>,
+        max_blocking_threads: usize,
+        thread_name: String,
+    ) -> Shared {
+        let workers = stealers.len();
+        let timers = Timers::new(workers, &parking);
+        Shared {
+            flavor,
+            injector: Injector::new(),
+            stealers,
+            parking,
+            timers,
+            registry: Registry::new(workers.next_power_of_two() * 4),
+            blocking: BlockingPool::new(max_blocking_threads, thread_name.clone()),
+            idle_cores: Mutex::new(Vec::new()),
+            counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
+            thread_name,
+            threads: Mutex::new(0),
+            threads_changed: Condvar::new(),
+            shutdown: AtomicBool::new(false),
+        }
+    }
+
+    /// Number of workers.
+    pub(crate) fn workers(&self) -> usize {
+        self.stealers.len()
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Pushes a task onto the global queue and wakes a worker for it.
+    pub(crate) fn push_global(&self, runnable: Runnable) {
+        if self.is_shutdown() {
+            drop(runnable);
+            return;
+        }
+        self.injector.push(runnable);
+        if self.is_shutdown() {
+            // Raced with shutdown, which may have drained the injector already.
+            self.drain_injector();
+            return;
+        }
+        self.parking.notify_one();
+    }
+
+    /// Takes one task from the global queue.
+    pub(crate) fn pop_global(&self) -> Option<Runnable> {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(runnable) => return Some(runnable),
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// Whether any queue other workers could take from holds a task.
+    pub(crate) fn has_visible_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|stealer| !stealer.is_empty())
+    }
+
+    /// Drops every task in the global queue (cancelling them).
+    pub(crate) fn drain_injector(&self) {
+        while let Some(runnable) = self.pop_global() {
+            drop(runnable);
+        }
+    }
+
+    /// Counts a worker thread in; shutdown waits for it to count itself out.
+    pub(crate) fn thread_started(&self) {
+        *lock(&self.threads) += 1;
+    }
+
+    /// Counts a worker thread out.
+    pub(crate) fn thread_stopped(&self) {
+        let mut threads = lock(&self.threads);
+        *threads -= 1;
+        if *threads == 0 {
+            self.threads_changed.notify_all();
+        }
+    }
+
+    /// Shuts the runtime down: cancels every task, frees every timer, stops the
+    /// workers and waits up to `timeout` (forever if `None`) for their threads.
+    /// Returns `false` if the wait timed out. Idempotent.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+        let first = !self.shutdown.swap(true, Ordering::SeqCst);
+        if first {
+            // Wake every idle task: the scheduler drops it, which drops its future.
+            for waker in self.registry.close() {
+                waker.wake();
+            }
+            self.blocking.shutdown();
+            self.parking.unpark_all();
+            self.parking.driver.wake();
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut threads = lock(&self.threads);
+        let mut all_stopped = true;
+        while *threads != 0 {
+            match deadline {
+                None => {
+                    threads = self
+                        .threads_changed
+                        .wait(threads)
+                        .unwrap_or_else(|p| p.into_inner());
+                }
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        all_stopped = false;
+                        break;
+                    }
+                    threads = self
+                        .threads_changed
+                        .wait_timeout(threads, deadline - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        }
+        drop(threads);
+        if first {
+            self.free_leftovers();
+        }
+        all_stopped
+    }
+
+    /// Drops what no thread will run any more: queued tasks, idle cores and every
+    /// timer (its waker is dropped, which frees a task whose only waker it was).
+    fn free_leftovers(&self) {
+        self.drain_injector();
+        let cores = std::mem::take(&mut *lock(&self.idle_cores));
+        drop(cores);
+        let mut wakers = Vec::new();
+        for slot in self.timers.slots() {
+            slot.drain(&mut wakers);
+        }
+        drop(wakers);
+    }
+}

@@ -1,0 +1,255 @@
+//! The runtime's timer stores: one per worker plus one for threads that are not
+//! workers, each behind its own lock, and the operations that fire and steal timers.
+//!
+//! # What it owns
+//! - [`TimerSlot`]: a [`TimerStore`] (the 4-ary heap from `ticktock-timer`) behind a
+//!   mutex, plus `next_when`, the store's earliest deadline published in an atomic
+//!   (Go's `timer0When`) so other workers and the poller read it without the lock.
+//! - [`Timers`]: all slots of a runtime, the epoch deadlines are measured from, and
+//!   the poller they wake.
+//!
+//! # Invariants
+//! - `next_when` is a *lower bound* on the store's earliest live deadline: it is lowered
+//!   under the lock whenever an insert or reset creates an earlier deadline, and set
+//!   exactly after every expiry pass. A cancel leaves it alone, so it may be stale-early
+//!   (the worst outcome is a poller wake-up that fires nothing), never stale-late (which
+//!   would fire a timer late).
+//! - A store's lock is never held while waking a waker or dropping one: wakers are
+//!   collected and woken after unlocking, because waking can re-enter the scheduler and
+//!   dropping can free a task whose future touches timers.
+//!
+//! # Ground rules
+//! The owning worker takes its slot's lock for every timer operation of its own tasks;
+//! it is uncontended unless another thread cancels, resets or steals. Other workers
+//! take it only to steal timers whose `next_when` has passed, and a handle takes it
+//! when its `Sleep` is polled, reset or dropped on another thread.
+
+use std::sync::{OnceLock, Weak};
+use std::task::Waker;
+use std::time::Instant;
+
+use ticktock_timer::{Nanos, StoreId, TimerStore, NO_DEADLINE};
+
+use super::parking::Parking;
+use crate::loom::lock;
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::{Arc, Mutex, MutexGuard};
+
+/// Per-store counters kept outside the store's lock, readable at any time.
+#[derive(Default)]
+pub(crate) struct SlotCounters {
+    /// Timers of this store fired by a thread other than its owner.
+    pub(crate) stolen: AtomicU64,
+}
+
+/// One timer store and its published earliest deadline.
+pub(crate) struct TimerSlot {
+    store: Mutex<TimerStore<Waker>>,
+    /// Lower bound of the store's earliest live deadline; [`NO_DEADLINE`] if none.
+    next_when: AtomicU64,
+    /// The poller to wake when this store gets an earlier deadline.
+    parking: Arc<Parking>,
+    /// Deadlines are nanoseconds since this instant.
+    epoch: Instant,
+    pub(crate) counters: SlotCounters,
+    /// Every slot of the runtime, to follow a migrated entry to its new store.
+    siblings: OnceLock<Weak<[Arc<TimerSlot>]>>,
+}
+
+impl TimerSlot {
+    fn new(id: u32, parking: Arc<Parking>, epoch: Instant) -> TimerSlot {
+        TimerSlot {
+            store: Mutex::new(TimerStore::new(StoreId(id))),
+            next_when: AtomicU64::new(NO_DEADLINE),
+            parking,
+            epoch,
+            counters: SlotCounters::default(),
+            siblings: OnceLock::new(),
+        }
+    }
+
+    /// The slot of store `id` of the same runtime (where a migrated entry went).
+    pub(crate) fn sibling(&self, id: StoreId) -> Arc<TimerSlot> {
+        let siblings = self
+            .siblings
+            .get()
+            .and_then(Weak::upgrade)
+            .expect("ticktock: a timer slot outlived its runtime's slot table");
+        siblings[id.0 as usize].clone()
+    }
+
+    /// Locks the store.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, TimerStore<Waker>> {
+        lock(&self.store)
+    }
+
+    /// The published lower bound of the earliest deadline.
+    pub(crate) fn next_when(&self) -> Nanos {
+        self.next_when.load(Ordering::SeqCst)
+    }
+
+    /// Converts an instant into nanoseconds since the epoch, rounded *up*, so that a
+    /// timer firing at `now_nanos() >= when` never fires before `deadline`.
+    /// Saturates (a far-future deadline is clamped by the store).
+    pub(crate) fn deadline_nanos(&self, deadline: Instant) -> Nanos {
+        match deadline.checked_duration_since(self.epoch) {
+            Some(since) => {
+                let nanos = since.as_nanos();
+                u64::try_from(nanos).unwrap_or(u64::MAX)
+            }
+            None => 0,
+        }
+    }
+
+    /// Nanoseconds since the epoch now, rounded down.
+    pub(crate) fn now_nanos(&self) -> Nanos {
+        nanos_since(self.epoch)
+    }
+
+    /// Must be called with the store locked (`next_when` is only written under the
+    /// lock, so it cannot be raised above a deadline another thread just added).
+    /// Called after an operation made `when` a candidate for
+    /// the earliest deadline: lowers `next_when` if needed and, if it did, tells the
+    /// poller (which wakes only if it sleeps past `when`).
+    pub(crate) fn note_deadline(&self, when: Nanos) {
+        if when < self.next_when.load(Ordering::SeqCst) {
+            self.next_when.store(when, Ordering::SeqCst);
+            let driver = &self.parking.driver;
+            if !driver.wake_for_deadline(when) && !driver.is_polling() {
+                // Nobody watches the deadlines: have a parked worker take the poller.
+                self.parking.hand_off_poller();
+            }
+        }
+    }
+
+    /// Fires every timer due at `now`, pushing wakers into `wakers`. Publishes the new
+    /// earliest deadline. Returns the number fired.
+    pub(crate) fn expire_locked(
+        &self,
+        store: &mut TimerStore<Waker>,
+        now: Nanos,
+        wakers: &mut Vec<Waker>,
+    ) -> usize {
+        let fired = store.expire(now, |waker| wakers.push(waker));
+        let next = store.next_deadline().unwrap_or(NO_DEADLINE);
+        self.next_when.store(next, Ordering::SeqCst);
+        fired
+    }
+
+    /// Fires this store's due timers if its published deadline has passed.
+    /// `blocking` says whether to wait for the lock (the owner does) or skip a store
+    /// that another thread is using (thieves do: its holder is making progress).
+    pub(crate) fn fire_due(&self, now: Nanos, wakers: &mut Vec<Waker>, blocking: bool) -> usize {
+        if self.next_when() > now {
+            return 0;
+        }
+        let mut store = if blocking {
+            self.lock()
+        } else {
+            match self.store.try_lock() {
+                Ok(store) => store,
+                Err(_) => return 0,
+            }
+        };
+        self.expire_locked(&mut store, now, wakers)
+    }
+
+    /// Runtime shutdown: takes every waker out and marks pending timers fired.
+    pub(crate) fn drain(&self, wakers: &mut Vec<Waker>) {
+        let mut store = self.lock();
+        store.drain_wakers(|waker| wakers.push(waker));
+        self.next_when.store(NO_DEADLINE, Ordering::SeqCst);
+    }
+}
+
+/// Nanoseconds elapsed since `epoch`, saturating.
+pub(crate) fn nanos_since(epoch: Instant) -> Nanos {
+    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// All the timer stores of one runtime.
+pub(crate) struct Timers {
+    /// Slots `0..workers` belong to the workers; the last one is the shared home of
+    /// threads that are not workers (block_on callers, blocking threads).
+    slots: Arc<[Arc<TimerSlot>]>,
+    pub(crate) epoch: Instant,
+}
+
+impl Timers {
+    pub(crate) fn new(workers: usize, parking: &Arc<Parking>) -> Timers {
+        let epoch = Instant::now();
+        let slots: Arc<[Arc<TimerSlot>]> = (0..=workers)
+            .map(|id| {
+                let id = u32::try_from(id).expect("ticktock: too many workers");
+                Arc::new(TimerSlot::new(id, parking.clone(), epoch))
+            })
+            .collect();
+        for slot in slots.iter() {
+            let _ = slot.siblings.set(Arc::downgrade(&slots));
+        }
+        Timers { slots, epoch }
+    }
+
+    /// The slot of store `id` (a worker index, or [`Timers::external_id`]).
+    pub(crate) fn slot(&self, id: usize) -> &Arc<TimerSlot> {
+        &self.slots[id]
+    }
+
+    /// The id of the store shared by threads that are not workers.
+    pub(crate) fn external_id(&self) -> usize {
+        self.slots.len() - 1
+    }
+
+    /// Every slot, workers' first.
+    pub(crate) fn slots(&self) -> &[Arc<TimerSlot>] {
+        &self.slots
+    }
+
+    /// Nanoseconds since the epoch now.
+    pub(crate) fn now_nanos(&self) -> Nanos {
+        nanos_since(self.epoch)
+    }
+
+    /// The earliest published deadline over all stores (O(stores), no locks).
+    pub(crate) fn earliest(&self) -> Nanos {
+        self.slots
+            .iter()
+            .map(|slot| slot.next_when())
+            .min()
+            .unwrap_or(NO_DEADLINE)
+    }
+
+    /// Fires the due timers of every store but `own` (Go's stealing of another P's
+    /// expired timers), skipping stores whose lock is busy. Returns the number fired.
+    pub(crate) fn steal_due(&self, own: Option<usize>, now: Nanos, wakers: &mut Vec<Waker>) -> usize {
+        let mut fired = 0;
+        for (id, slot) in self.slots.iter().enumerate() {
+            if Some(id) == own {
+                continue;
+            }
+            let stolen = slot.fire_due(now, wakers, false);
+            if stolen != 0 {
+                slot.counters.stolen.fetch_add(stolen as u64, Ordering::Relaxed);
+                fired += stolen;
+            }
+        }
+        fired
+    }
+}
+
+/// The timer slot a `Sleep` polled on this thread registers in: its worker's store
+/// if the thread drives a core, else the runtime's store for other threads. `None`
+/// outside any runtime.
+pub(crate) fn home_slot() -> Option<Arc<TimerSlot>> {
+    crate::context::with_current(|current| {
+        let (handle, worker) = current?;
+        let timers = &handle.shared.timers;
+        let id = match worker {
+            Some(worker) if worker.core.try_borrow().is_ok_and(|core| core.is_some()) => {
+                worker.index
+            }
+            _ => timers.external_id(),
+        };
+        Some(timers.slot(id).clone())
+    })
+}

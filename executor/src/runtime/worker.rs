@@ -1,0 +1,447 @@
+//! The worker loop: run tasks, fire timers, steal, park.
+//!
+//! # What it owns
+//! [`Core`]: a worker's private state (its local run queue, LIFO slot, tick counter,
+//! random state and a reusable buffer of fired wakers). A core is driven by exactly
+//! one thread at a time: a worker thread, or, in the current-thread flavor, the thread
+//! inside `block_on`. `block_in_place` hands a core to a fresh thread.
+//!
+//! # One turn of the loop
+//! ```text
+//!   ┌─► every EVENT_INTERVAL ticks: fire own due timers, steal others' due timers
+//!   │   next task: LIFO slot (at most MAX_LIFO_STREAK in a row)
+//!   │              └─ every GLOBAL_QUEUE_INTERVAL ticks the global queue goes first
+//!   │              └─ local queue ─ global queue
+//!   │   none? search: fire own due timers ─ steal due timers of every other store
+//!   │                 ─ steal half of a random victim's queue ─ global queue
+//!   │   none? park: announce ─ re-check queues and deadlines ─ sleep
+//!   │         (in the mio poller until the earliest deadline of all stores if the
+//!   │          poller is free, else on the condition variable)
+//!   └── run the task (with a fresh cooperative budget)
+//! ```
+//! Nothing here is O(number of timers): a park reads one atomic per store.
+//!
+//! # Ground rules
+//! The core is borrowed from the thread-local context only between task polls, so a
+//! task that wakes another task can push it onto the same worker's LIFO slot.
+
+use std::rc::Rc;
+use std::task::Waker;
+
+use async_task::Runnable;
+use crossbeam_deque::{Steal, Worker};
+
+use super::driver::timeout_until;
+use super::Handle;
+use crate::context::{self, WorkerContext};
+use crate::loom::sync::atomic::Ordering;
+use ticktock_timer::NO_DEADLINE;
+
+/// Ticks between two maintenance passes (own timers, others' due timers) while the
+/// worker has tasks to run. A prime, so it does not beat with GLOBAL_QUEUE_INTERVAL;
+/// small enough that a busy worker checks timers every few microseconds of work.
+const EVENT_INTERVAL: u32 = 61;
+
+/// Ticks between two looks at the global queue before the local one, so tasks
+/// spawned from outside cannot starve behind a worker that keeps itself busy.
+const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+
+/// Most tasks taken from the LIFO slot in a row before the slot's task goes to the
+/// back of the queue: ping-pong pairs keep their cache locality, but cannot starve
+/// the rest of the queue.
+const MAX_LIFO_STREAK: u32 = 3;
+
+/// A worker's private state. See the module docs.
+pub(crate) struct Core {
+    pub(crate) index: usize,
+    queue: Worker<Runnable>,
+    lifo: Option<Runnable>,
+    lifo_streak: u32,
+    tick: u32,
+    rng: u64,
+    /// Whether this worker holds a `searching` count in `Idle`.
+    searching: bool,
+    /// Reused buffer of fired timers' wakers (woken after the store lock is released).
+    wakers: Vec<Waker>,
+}
+
+impl Core {
+    pub(crate) fn new(index: usize, queue: Worker<Runnable>) -> Core {
+        Core {
+            index,
+            queue,
+            lifo: None,
+            lifo_streak: 0,
+            tick: 0,
+            // Any odd non-zero seed works for xorshift; spread the workers apart.
+            rng: 0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17) | 1,
+            searching: false,
+            wakers: Vec::new(),
+        }
+    }
+
+    fn next_random(&mut self, bound: usize) -> usize {
+        // xorshift64*: cheap, good enough to pick a victim.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize % bound.max(1)
+    }
+
+    /// Queues a task woken on this worker. Returns `true` if it landed where other
+    /// workers can steal it (so one of them may be worth waking).
+    fn push_local(&mut self, runnable: Runnable, yielded: bool) -> bool {
+        if yielded {
+            self.queue.push(runnable);
+            return true;
+        }
+        match self.lifo.replace(runnable) {
+            Some(previous) => {
+                self.queue.push(previous);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn next_local(&mut self, handle: &Handle) -> Option<Runnable> {
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if let Some(runnable) = handle.shared.pop_global() {
+                return Some(runnable);
+            }
+        }
+        if let Some(runnable) = self.lifo.take() {
+            if self.lifo_streak < MAX_LIFO_STREAK {
+                self.lifo_streak += 1;
+                return Some(runnable);
+            }
+            self.queue.push(runnable);
+        }
+        self.lifo_streak = 0;
+        if let Some(runnable) = self.queue.pop() {
+            return Some(runnable);
+        }
+        steal_global_batch(handle, &self.queue)
+    }
+
+    fn steal_work(&mut self, handle: &Handle) -> Option<Runnable> {
+        let stealers = &handle.shared.stealers;
+        let workers = stealers.len();
+        let start = self.next_random(workers);
+        for offset in 0..workers {
+            let victim = (start + offset) % workers;
+            if victim == self.index {
+                continue;
+            }
+            loop {
+                match stealers[victim].steal_batch_and_pop(&self.queue) {
+                    Steal::Success(runnable) => {
+                        handle.shared.counters[self.index]
+                            .steals
+                            .fetch_add(1, Ordering::Relaxed);
+                        return Some(runnable);
+                    }
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+        }
+        steal_global_batch(handle, &self.queue)
+    }
+}
+
+fn steal_global_batch(handle: &Handle, queue: &Worker<Runnable>) -> Option<Runnable> {
+    loop {
+        match handle.shared.injector.steal_batch_and_pop(queue) {
+            Steal::Success(runnable) => return Some(runnable),
+            Steal::Empty => return None,
+            Steal::Retry => continue,
+        }
+    }
+}
+
+/// Schedules a woken task on the current worker if the current thread drives a core
+/// of `handle`'s runtime. Gives the task back otherwise.
+pub(crate) fn schedule_local(
+    handle: &Handle,
+    runnable: Runnable,
+    yielded: bool,
+) -> Result<(), Runnable> {
+    context::with_worker(|worker| {
+        let Some((current, worker)) = worker else {
+            return Err(runnable);
+        };
+        if current.id() != handle.id() {
+            return Err(runnable);
+        }
+        let Ok(mut core) = worker.core.try_borrow_mut() else {
+            return Err(runnable);
+        };
+        let Some(core) = core.as_mut() else {
+            return Err(runnable);
+        };
+        if core.push_local(runnable, yielded) {
+            handle.shared.parking.notify_one();
+        }
+        Ok(())
+    })
+}
+
+/// What the loop should do next, decided while the core is borrowed.
+enum Step {
+    Run(Runnable),
+    Park,
+    CoreGone,
+}
+
+/// Hooks for a `block_on` caller that drives a core (current-thread flavor).
+pub(crate) trait MainFuture {
+    /// Whether the main future was woken since it was last polled.
+    fn is_woken(&self) -> bool;
+    /// Polls the main future if woken. Returns `true` when it has completed.
+    fn poll_if_woken(&mut self) -> bool;
+}
+
+/// Why [`run`] returned.
+pub(crate) enum Exit {
+    Shutdown,
+    /// `block_in_place` took the core to another thread.
+    CoreGone,
+    /// The main future completed.
+    MainDone,
+}
+
+/// Runs the worker loop on this thread for the core in `worker` until shutdown,
+/// until the core is taken away, or until `main` (if any) completes.
+pub(crate) fn run(handle: &Handle, worker: &WorkerContext, mut main: Option<&mut dyn MainFuture>) -> Exit {
+    let shared = &handle.shared;
+    let index = worker.index;
+    loop {
+        if let Some(main) = main.as_mut() {
+            if main.poll_if_woken() {
+                return Exit::MainDone;
+            }
+        }
+        if shared.is_shutdown() {
+            return Exit::Shutdown;
+        }
+        let mut fired = 0;
+        let step = {
+            let mut core = worker.core.borrow_mut();
+            match core.as_mut() {
+                None => Step::CoreGone,
+                Some(core) => {
+                    if core.tick % EVENT_INTERVAL == 0 {
+                        fired = fire_timers(handle, core);
+                    }
+                    match core.next_local(handle) {
+                        Some(runnable) => Step::Run(runnable),
+                        None => Step::Park,
+                    }
+                }
+            }
+        };
+        if fired != 0 {
+            wake_buffered(worker);
+        }
+        let runnable = match step {
+            Step::CoreGone => return Exit::CoreGone,
+            Step::Run(runnable) => runnable,
+            Step::Park => match search(handle, worker) {
+                Some(runnable) => runnable,
+                None => {
+                    let has_main_work = main.as_ref().is_some_and(|m| m.is_woken());
+                    if !has_main_work {
+                        park(handle, worker, main.as_deref());
+                    }
+                    continue;
+                }
+            },
+        };
+        found_work(handle, worker);
+        shared.counters[index].polls.fetch_add(1, Ordering::Relaxed);
+        runnable.run();
+    }
+}
+
+/// A searching worker found a task: if it was the last searcher, wake another
+/// worker so the search goes on (there may be more work).
+fn found_work(handle: &Handle, worker: &WorkerContext) {
+    let mut core = worker.core.borrow_mut();
+    if let Some(core) = core.as_mut() {
+        if core.searching {
+            core.searching = false;
+            if handle.shared.parking.idle.transition_from_searching() {
+                handle.shared.parking.notify_one();
+            }
+        }
+    }
+}
+
+/// Fires this worker's due timers and steals the due timers of every other store,
+/// waking their tasks (onto this worker's queue). Returns the number fired.
+fn fire_timers(handle: &Handle, core: &mut Core) -> usize {
+    let timers = &handle.shared.timers;
+    let now = timers.now_nanos();
+    let mut wakers = std::mem::take(&mut core.wakers);
+    let own = timers.slot(core.index);
+    let mut fired = own.fire_due(now, &mut wakers, true);
+    fired += timers.steal_due(Some(core.index), now, &mut wakers);
+    if fired != 0 {
+        handle.shared.counters[core.index]
+            .timers_fired
+            .fetch_add(fired as u64, Ordering::Relaxed);
+    }
+    // The core is borrowed by our caller and waking pushes onto it, so the wakers
+    // stay buffered until `wake_buffered` runs with the core released.
+    core.wakers = wakers;
+    fired
+}
+
+/// Wakes the wakers buffered in the core, with the core not borrowed.
+fn wake_buffered(worker: &WorkerContext) {
+    let wakers = {
+        let mut core = worker.core.borrow_mut();
+        match core.as_mut() {
+            Some(core) if !core.wakers.is_empty() => std::mem::take(&mut core.wakers),
+            _ => return,
+        }
+    };
+    let mut wakers = wakers;
+    for waker in wakers.drain(..) {
+        waker.wake();
+    }
+    if let Some(core) = worker.core.borrow_mut().as_mut() {
+        core.wakers = wakers;
+    }
+}
+
+/// Looks for work beyond the local queue: due timers anywhere, then other workers'
+/// queues, then the global queue.
+fn search(handle: &Handle, worker: &WorkerContext) -> Option<Runnable> {
+    {
+        let mut core = worker.core.borrow_mut();
+        let core = core.as_mut()?;
+        fire_timers(handle, core);
+    }
+    wake_buffered(worker);
+    let mut core = worker.core.borrow_mut();
+    let core = core.as_mut()?;
+    if let Some(runnable) = core.next_local(handle) {
+        return Some(runnable);
+    }
+    core.steal_work(handle)
+}
+
+/// Whether a parking worker must stay up: work it could take, a due timer, shutdown.
+fn must_stay_awake(handle: &Handle, main: Option<&dyn MainFuture>) -> bool {
+    let shared = &handle.shared;
+    shared.is_shutdown()
+        || shared.has_visible_work()
+        || shared.timers.earliest() <= shared.timers.now_nanos()
+        || main.is_some_and(|m| m.is_woken())
+}
+
+/// Parks the worker until there may be work (see `idle.rs` for the protocol).
+fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) {
+    let shared = &handle.shared;
+    let parking = &shared.parking;
+    let index = worker.index;
+    let was_searching = match worker.core.borrow_mut().as_mut() {
+        Some(core) => std::mem::replace(&mut core.searching, false),
+        None => return,
+    };
+    parking.idle.transition_to_parked(index, was_searching);
+    if !must_stay_awake(handle, main) {
+        shared.counters[index].parks.fetch_add(1, Ordering::Relaxed);
+        match parking.driver.try_acquire() {
+            Some(mut poll) => {
+                // Publish the deadline we will sleep until, then re-read the stores:
+                // a timer registered in between either sees our deadline (and wakes
+                // us if earlier) or is seen by the re-read.
+                let deadline = loop {
+                    let earliest = shared.timers.earliest();
+                    parking
+                        .driver
+                        .publish_poller_until(earliest.max(super::driver::NOT_POLLING + 1));
+                    if shared.timers.earliest() >= earliest {
+                        break earliest;
+                    }
+                };
+                let timeout = timeout_until(deadline, shared.timers.now_nanos());
+                parking.parkers[index].park_driver(|| parking.driver.poll(&mut poll, timeout));
+                drop(poll);
+                parking.idle.transition_from_parked(index);
+                if shared.timers.earliest() != NO_DEADLINE {
+                    parking.hand_off_poller();
+                }
+            }
+            None => {
+                parking.parkers[index].park_condvar();
+                parking.idle.transition_from_parked(index);
+            }
+        }
+    } else {
+        parking.idle.transition_from_parked(index);
+    }
+    if let Some(core) = worker.core.borrow_mut().as_mut() {
+        // Whether we removed ourselves from the parked set or an unparker did, we
+        // now hold a searching count.
+        core.searching = true;
+    }
+}
+
+/// Starts a worker thread driving `core`, counted in the runtime's live threads.
+pub(crate) fn spawn_worker_thread(
+    handle: &Handle,
+    core: Box<Core>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let handle = handle.clone();
+    let shared = handle.shared.clone();
+    shared.thread_started();
+    let name = format!("{}-{}", shared.thread_name, core.index);
+    let spawned = std::thread::Builder::new().name(name).spawn(move || {
+        let worker = Rc::new(WorkerContext {
+            index: core.index,
+            core: std::cell::RefCell::new(Some(core)),
+        });
+        {
+            let _enter = context::enter(handle.clone(), Some(worker.clone()));
+            run(&handle, &worker, None);
+            // Drop whatever the core still holds while the context is entered.
+            let core = worker.core.borrow_mut().take();
+            drop(core);
+        }
+        handle.shared.thread_stopped();
+    });
+    if spawned.is_err() {
+        // The thread never ran, so it never counts itself out.
+        shared.thread_stopped();
+    }
+    spawned
+}
+
+/// `block_in_place`: if this thread drives a core of a multi-thread runtime, hands
+/// the core to a new thread that carries on as the same worker.
+pub(crate) fn hand_off_core() {
+    context::with_worker(|worker| {
+        let Some((handle, worker)) = worker else {
+            return;
+        };
+        if handle.shared.flavor == super::Flavor::CurrentThread {
+            panic!(
+                "ticktock: `block_in_place` cannot be used on a current-thread runtime: \
+                 there is no other thread to hand its tasks to; use `spawn_blocking`, \
+                 or a multi-thread runtime"
+            );
+        }
+        let Some(core) = worker.core.borrow_mut().take() else {
+            // Already handed off by an outer `block_in_place`.
+            return;
+        };
+        if let Err(error) = spawn_worker_thread(handle, core) {
+            panic!("ticktock: `block_in_place` could not start a replacement worker thread: {error}");
+        }
+    });
+}

@@ -1,0 +1,131 @@
+//! The blocking pool behind [`spawn_blocking`](crate::task::spawn_blocking).
+//!
+//! # What it owns
+//! A queue of blocking jobs (as `async-task` runnables, so their join handles are the
+//! ordinary [`JoinHandle`](crate::task::JoinHandle)) and the threads that run them.
+//! Threads are started on demand up to a cap and exit after idling for
+//! [`KEEP_ALIVE`]. At shutdown queued jobs are dropped (their handles report
+//! cancellation) and idle threads exit; running jobs finish on their own.
+//!
+//! # Ground rules
+//! The pool lock guards the queue and the thread counts; jobs run without it.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use async_task::Runnable;
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use crate::runtime::Handle;
+
+/// Locks the pool state; a panic never happens under this lock, so poisoning is moot.
+fn lock(state: &Mutex<PoolState>) -> MutexGuard<'_, PoolState> {
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How long an idle blocking thread waits for a job before exiting. Long enough
+/// that a steady trickle of blocking calls reuses threads, short enough that a burst
+/// does not pin hundreds of idle threads for long (tokio uses the same figure).
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// Default cap on blocking threads (tokio's default too): blocking calls beyond it
+/// queue rather than exhaust the process's threads.
+pub(crate) const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+
+struct PoolState {
+    queue: VecDeque<Runnable>,
+    threads: usize,
+    idle: usize,
+    shutdown: bool,
+}
+
+/// See the module docs.
+pub(crate) struct BlockingPool {
+    state: Mutex<PoolState>,
+    condvar: Condvar,
+    max_threads: usize,
+    thread_name: String,
+}
+
+impl BlockingPool {
+    pub(crate) fn new(max_threads: usize, thread_name: String) -> BlockingPool {
+        BlockingPool {
+            state: Mutex::new(PoolState {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                shutdown: false,
+            }),
+            condvar: Condvar::new(),
+            max_threads: max_threads.max(1),
+            thread_name,
+        }
+    }
+
+    /// Queues a job, starting a thread if none is idle and the cap allows.
+    /// After shutdown the job is dropped, which cancels it.
+    pub(crate) fn schedule(&self, handle: &Handle, runnable: Runnable) {
+        let mut state = lock(&self.state);
+        if state.shutdown {
+            drop(state);
+            drop(runnable);
+            return;
+        }
+        state.queue.push_back(runnable);
+        if state.idle > 0 {
+            drop(state);
+            self.condvar.notify_one();
+        } else if state.threads < self.max_threads {
+            state.threads += 1;
+            drop(state);
+            let handle = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{}-blocking", self.thread_name))
+                .spawn(move || handle.shared.blocking.run_thread(&handle));
+            if let Err(error) = spawned {
+                // The job stays queued for an existing thread, if there is one.
+                lock(&self.state).threads -= 1;
+                panic!("ticktock: failed to start a blocking thread: {error}");
+            }
+        }
+    }
+
+    fn run_thread(&self, handle: &Handle) {
+        let _enter = crate::context::enter(handle.clone(), None);
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(runnable) = state.queue.pop_front() {
+                drop(state);
+                runnable.run();
+                state = lock(&self.state);
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let (next, timeout) = match self.condvar.wait_timeout(state, KEEP_ALIVE) {
+                Ok(pair) => pair,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            state = next;
+            state.idle -= 1;
+            if timeout.timed_out() && state.queue.is_empty() {
+                break;
+            }
+        }
+        state.threads -= 1;
+    }
+
+    /// Refuses new jobs, drops queued ones and lets idle threads exit.
+    pub(crate) fn shutdown(&self) {
+        let queued = {
+            let mut state = lock(&self.state);
+            state.shutdown = true;
+            std::mem::take(&mut state.queue)
+        };
+        self.condvar.notify_all();
+        drop(queued);
+    }
+}

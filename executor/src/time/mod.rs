@@ -1,0 +1,76 @@
+//! Time: [`sleep`], [`interval`] and [`timeout`], in tokio's vocabulary, on
+//! ticktock's per-worker timer heaps.
+//!
+//! # The timer model
+//! Every worker owns a 4-ary min-heap of deadlines (Go's design). A [`Sleep`]
+//! registers in the heap of the worker that first polls it, in nanoseconds (no
+//! rounding to milliseconds), and fires when that worker, or any idle worker stealing
+//! expired timers, finds its deadline passed. A parked worker sleeps in the poller
+//! until the earliest deadline of all heaps; registering an earlier deadline wakes it,
+//! a later one does not.
+//!
+//! # Guarantees
+//! - Never early: a sleep completes at or after its deadline.
+//! - No stale fires: a dropped or reset sleep never wakes its task for the old deadline.
+//! - No leaks: dropping a `Sleep`, `Interval` or `Timeout` frees its timer (lazily, in
+//!   O(1); the heap compacts when more than a quarter of it is stale).
+//! - No overflow: `Duration::MAX` and far-future instants mean "never".
+//!
+//! # Examples
+//! ```
+//! use std::time::Duration;
+//! use ticktock_executor::time::{interval, sleep, timeout};
+//!
+//! let rt = ticktock_executor::Runtime::new().unwrap();
+//! rt.block_on(async {
+//!     sleep(Duration::from_millis(1)).await;
+//!     let mut ticks = interval(Duration::from_millis(1));
+//!     ticks.tick().await;
+//!     assert!(timeout(Duration::from_millis(1), sleep(Duration::MAX)).await.is_err());
+//! });
+//! ```
+
+pub mod error;
+mod interval;
+mod sleep;
+mod timeout;
+
+use std::time::Duration;
+
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use sleep::Sleep;
+pub use std::time::Instant;
+pub use timeout::{timeout, timeout_at, Timeout};
+
+/// Waits until `duration` has elapsed. `Duration::MAX` sleeps forever (clamped, no
+/// overflow). Zero completes on first poll.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     ticktock_executor::time::sleep(Duration::from_millis(1)).await;
+/// });
+/// ```
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep::new(sleep::deadline_after(Instant::now(), duration))
+}
+
+/// Waits until `deadline`. A deadline in the past completes on first poll.
+///
+/// # Examples
+/// ```
+/// use std::time::{Duration, Instant};
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(1);
+///     ticktock_executor::time::sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(deadline)
+}

@@ -1,0 +1,258 @@
+//! [`Sleep`]: a future that completes at a deadline, backed by one entry in a
+//! worker's timer store.
+//!
+//! # Lifecycle
+//! - Created unregistered: no store is touched until the first poll.
+//! - First poll: if the deadline has passed it completes at once; otherwise it
+//!   inserts an entry into the *home store* of the polling thread (its worker's
+//!   store, or the runtime's shared store for threads that are not workers) and
+//!   remembers the slot and key.
+//! - Later polls ask the store whether the entry fired, refreshing the waker only if
+//!   it would not wake the same task.
+//! - `reset` re-arms the same entry (no allocation); dropping cancels it in O(1)
+//!   (lazy deletion in the heap).
+//!
+//! # Ground rules
+//! A store's lock is held only for the store operation. Wakers that the store hands
+//! back (a replaced or cancelled entry's) are dropped after the lock is released.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use ticktock_timer::{Moved, PollState, TimerKey, TimerStore};
+
+use crate::loom::sync::Arc;
+use crate::runtime::timers::TimerSlot;
+
+/// Deadlines further away than this are treated as "never": about 30 years, far
+/// beyond any program's uptime, yet far from `Instant`'s overflow (tokio uses the
+/// same horizon). `sleep(Duration::MAX)` uses it instead of overflowing.
+pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// `now + duration`, or the far future if that overflows or exceeds it.
+pub(crate) fn deadline_after(now: Instant, duration: Duration) -> Instant {
+    now.checked_add(duration.min(FAR_FUTURE))
+        .unwrap_or_else(|| now + FAR_FUTURE)
+}
+
+/// Where a registered `Sleep`'s entry lives.
+struct Registration {
+    slot: Arc<TimerSlot>,
+    key: TimerKey,
+}
+
+impl Registration {
+    /// Runs `op` on the entry's store, following migration tombstones.
+    fn with_store<R>(
+        &mut self,
+        mut op: impl FnMut(&TimerSlot, &mut TimerStore<Waker>, TimerKey) -> Result<R, Moved>,
+    ) -> R {
+        loop {
+            let result = {
+                let mut store = self.slot.lock();
+                op(&self.slot, &mut store, self.key)
+            };
+            match result {
+                Ok(value) => return value,
+                Err(moved) => {
+                    self.slot = self.slot.sibling(moved.store);
+                    self.key = moved.key;
+                }
+            }
+        }
+    }
+}
+
+/// A future that completes at a deadline. Created by [`sleep`](crate::time::sleep)
+/// and [`sleep_until`](crate::time::sleep_until).
+///
+/// It never completes before its deadline, and a cancelled (dropped) or reset sleep
+/// never wakes its task for an old deadline. Dropping it frees its timer: nothing to
+/// stop, nothing to leak.
+///
+/// # Examples
+/// ```
+/// use std::time::{Duration, Instant};
+/// use ticktock_executor::time::sleep;
+///
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let start = Instant::now();
+///     sleep(Duration::from_millis(10)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(10));
+/// });
+/// ```
+pub struct Sleep {
+    deadline: Instant,
+    registration: Option<Registration>,
+    /// Set once the sleep completed (until a reset).
+    elapsed: bool,
+    /// Where the sleep was created, for diagnostics.
+    site: &'static Location<'static>,
+}
+
+impl Sleep {
+    #[track_caller]
+    pub(crate) fn new(deadline: Instant) -> Sleep {
+        Sleep {
+            deadline,
+            registration: None,
+            elapsed: false,
+            site: Location::caller(),
+        }
+    }
+
+    /// The instant at which the sleep completes.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let deadline = Instant::now() + Duration::from_secs(1);
+    /// let sleep = ticktock_executor::time::sleep_until(deadline);
+    /// assert_eq!(sleep.deadline(), deadline);
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Returns `true` once the sleep has completed (its deadline passed and it was
+    /// fired or polled), until it is reset.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let mut sleep = ticktock_executor::time::sleep(Duration::from_millis(1));
+    ///     assert!(!sleep.is_elapsed());
+    ///     (&mut sleep).await;
+    ///     assert!(sleep.is_elapsed());
+    /// });
+    /// ```
+    pub fn is_elapsed(&self) -> bool {
+        self.elapsed
+    }
+
+    /// Where this sleep was created (`#[track_caller]` site of `sleep`/`sleep_until`
+    /// or of the `interval`/`timeout` that made it).
+    ///
+    /// # Examples
+    /// ```
+    /// let sleep = ticktock_executor::time::sleep(std::time::Duration::from_secs(1));
+    /// assert!(sleep.created_at().file().ends_with(".rs"));
+    /// ```
+    pub fn created_at(&self) -> &'static Location<'static> {
+        self.site
+    }
+
+    /// Moves the deadline, earlier or later, even after the sleep completed. The
+    /// timer entry is reused (no allocation); a later deadline is recorded in O(1)
+    /// and an earlier one re-positions the entry in the heap, waking the poller if it
+    /// was sleeping past the new deadline.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let sleep = ticktock_executor::time::sleep(Duration::from_secs(3600));
+    ///     let mut sleep = std::pin::pin!(sleep);
+    ///     sleep.as_mut().reset(Instant::now() + Duration::from_millis(1));
+    ///     sleep.await;
+    /// });
+    /// ```
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        this.deadline = deadline;
+        this.elapsed = false;
+        if let Some(registration) = this.registration.as_mut() {
+            let when = registration.slot.deadline_nanos(deadline);
+            registration.with_store(|slot, store, key| {
+                store.reset(key, when)?;
+                // Under the lock: `next_when` is only ever written under it.
+                slot.note_deadline(when);
+                Ok(())
+            });
+        }
+    }
+
+    fn register(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(slot) = crate::runtime::timers::home_slot() else {
+            panic!(
+                "ticktock: a `Sleep` (created at {}) was polled outside a ticktock runtime; \
+                 poll it from a task or from inside `Runtime::block_on`",
+                self.site
+            );
+        };
+        let when = slot.deadline_nanos(self.deadline);
+        if when <= slot.now_nanos() {
+            self.elapsed = true;
+            return Poll::Ready(());
+        }
+        let key = {
+            let mut store = slot.lock();
+            let key = store.insert(when, cx.waker().clone());
+            slot.note_deadline(when);
+            key
+        };
+        self.registration = Some(Registration { slot, key });
+        Poll::Pending
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.elapsed {
+            return Poll::Ready(());
+        }
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let Some(registration) = this.registration.as_mut() else {
+            return this.register(cx);
+        };
+        let mut replaced: Option<Waker> = None;
+        let state = registration.with_store(|_, store, key| {
+            store.poll_entry(key, |slot| match slot {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                _ => replaced = slot.replace(cx.waker().clone()),
+            })
+        });
+        // Dropped after the store lock is released.
+        drop(replaced);
+        match state {
+            PollState::Fired => {
+                this.elapsed = true;
+                Poll::Ready(())
+            }
+            PollState::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(mut registration) = self.registration.take() {
+            let waker = registration.with_store(|_, store, key| store.cancel(key));
+            drop(waker);
+        }
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.registration.is_some())
+            .field("elapsed", &self.elapsed)
+            .field("created_at", &format_args!("{}", self.site))
+            .finish()
+    }
+}

@@ -1,0 +1,125 @@
+//! Emptying a store: [`TimerStore::migrate_into`] (Go's `moveTimers`) and
+//! [`TimerStore::drain_wakers`] (runtime shutdown).
+//!
+//! # What this module owns
+//! The two operations that empty a store's heap in one pass, leaving behind only entries that
+//! handles still own.
+//!
+//! # Invariants
+//! - After either call the source heap is empty and `live() == 0`.
+//! - No entry a handle owns is freed: Waiting entries become tombstones (migrate) or Fired
+//!   (drain); Fired entries and tombstones stay. Only Cancelled entries, which no handle owns, are
+//!   freed.
+//!
+//! # Ground rules
+//! `migrate_into` needs both stores mutably; a caller that guards stores with locks must hold both
+//! (in a fixed order, for example by [`StoreId`](crate::StoreId), to avoid deadlock). Wakers are
+//! handed to the caller's closure, which should stash them and wake them after releasing locks.
+
+use crate::entry::Drain;
+use crate::heap::HeapElem;
+use crate::store::{entry_of, TimerStore};
+use crate::types::{Moved, TimerKey};
+
+impl<W> TimerStore<W> {
+    /// Go's `moveTimers`: moves every Waiting entry into `dst` with the same deadline and waker.
+    ///
+    /// Each source entry becomes a tombstone `Moved { store: dst.id(), key: new_key }`, still
+    /// owned by its handle and freed when the handle next touches it (`poll_entry`, `cancel` and
+    /// `reset` return `Err(Moved)`). Fired entries stay as they are (their handles will see
+    /// Fired). Cancelled entries and all stale heap elements are dropped. Early elements arrive in
+    /// `dst` with their entry's exact deadline. Afterwards this store's heap is empty.
+    ///
+    /// Returns the number of entries moved. O(n + m) where n and m are the two heap lengths.
+    ///
+    /// # Panics
+    /// If both stores have the same id (tombstones could not say where entries went).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ticktock_timer::{Moved, PollState, StoreId, TimerStore};
+    /// let mut dying = TimerStore::new(StoreId(0));
+    /// let mut heir = TimerStore::new(StoreId(1));
+    /// let key = dying.insert(100, "waker");
+    /// assert_eq!(dying.migrate_into(&mut heir), 1);
+    /// assert_eq!((dying.heap_len(), heir.live()), (0, 1));
+    ///
+    /// // The handle follows the tombstone, which is freed on the way.
+    /// let moved = dying.reset(key, 50).unwrap_err();
+    /// assert_eq!(moved.store, StoreId(1));
+    /// assert_eq!(dying.slab_len(), 0);
+    /// assert_eq!(heir.reset(moved.key, 50), Ok(true));
+    /// ```
+    pub fn migrate_into(&mut self, dst: &mut TimerStore<W>) -> usize {
+        assert_ne!(
+            self.id, dst.id,
+            "ticktock-timer: migrate_into between two stores with the same id"
+        );
+        let dst_id = dst.id;
+        let dst_len_before = dst.heap.len();
+        let mut moved = 0;
+        let slab = &mut self.slab;
+        self.heap.drain_unordered(|elem| {
+            let entry = entry_of(slab, &elem);
+            let live = entry.live_deadline(elem.seq).is_some();
+            if entry.release_elem() {
+                // A Cancelled entry lost its last element.
+                slab.remove(elem.key as usize);
+                return;
+            }
+            if live {
+                entry.migrate(|when, waker| {
+                    let key = dst.add_entry(when, waker);
+                    dst.heap.append_unordered(HeapElem { when, key, seq: 0 });
+                    Moved {
+                        store: dst_id,
+                        key: TimerKey::from_index(key),
+                    }
+                });
+                moved += 1;
+            }
+        });
+        dst.heap.fix_after_append(dst_len_before);
+        debug_assert_eq!(moved, self.live, "every Waiting entry has one live element");
+        self.live = 0;
+        self.stats.migrated_out += moved as u64;
+        dst.stats.migrated_in += moved as u64;
+        self.release_slab();
+        self.heap.shrink_if_sparse();
+        moved
+    }
+
+    /// Runtime shutdown: takes every waker out and hands it to `f` (the caller wakes or drops them
+    /// outside its lock), empties the heap, frees the entries no handle owns (Cancelled ones), and
+    /// marks Waiting entries Fired so their handles complete instead of hanging. Fired entries and
+    /// tombstones stay for their handles. O(slab capacity).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ticktock_timer::{PollState, StoreId, TimerStore};
+    /// let mut store = TimerStore::new(StoreId(0));
+    /// let key = store.insert(1_000, "task");
+    /// let mut wakers = Vec::new();
+    /// store.drain_wakers(|w| wakers.push(w));
+    /// assert_eq!(wakers, ["task"]);
+    /// assert_eq!((store.live(), store.heap_len()), (0, 0));
+    /// assert_eq!(store.poll_entry(key, |_| {}), Ok(PollState::Fired));
+    /// ```
+    pub fn drain_wakers(&mut self, mut f: impl FnMut(W)) {
+        self.heap.clear();
+        self.live = 0;
+        self.slab.retain(|_, entry| match entry.drain() {
+            Drain::Keep(waker) => {
+                if let Some(waker) = waker {
+                    f(waker);
+                }
+                true
+            }
+            Drain::Free => false,
+        });
+        self.release_slab();
+        self.heap.shrink_if_sparse();
+    }
+}
