@@ -28,7 +28,7 @@ use std::sync::{OnceLock, Weak};
 use std::task::Waker;
 use std::time::Instant;
 
-use ticktock_timer::{Nanos, StoreId, TimerStore, NO_DEADLINE};
+use ticktock_timer::{Nanos, StoreId, TimerStore, MAX_DEADLINE, NO_DEADLINE};
 
 use super::parking::Parking;
 use crate::loom::lock;
@@ -112,7 +112,7 @@ impl TimerSlot {
     /// the earliest deadline: lowers `next_when` if needed and, if it did, tells the
     /// poller (which wakes only if it sleeps past `when`).
     pub(crate) fn note_deadline(&self, when: Nanos) {
-        if when < self.next_when.load(Ordering::SeqCst) {
+        if when < MAX_DEADLINE && when < self.next_when.load(Ordering::SeqCst) {
             self.next_when.store(when, Ordering::SeqCst);
             let driver = &self.parking.driver;
             if !driver.wake_for_deadline(when) && !driver.is_polling() {
@@ -131,7 +131,12 @@ impl TimerSlot {
         wakers: &mut Vec<Waker>,
     ) -> usize {
         let fired = store.expire(now, |waker| wakers.push(waker));
-        let next = store.next_deadline().unwrap_or(NO_DEADLINE);
+        // An entry clamped to MAX_DEADLINE never fires: publishing it would only
+        // make pollers compute a pointless timeout.
+        let next = match store.next_deadline() {
+            Some(when) if when < MAX_DEADLINE => when,
+            _ => NO_DEADLINE,
+        };
         self.next_when.store(next, Ordering::SeqCst);
         fired
     }
