@@ -70,8 +70,9 @@ impl Parker {
             .is_ok()
     }
 
-    /// Blocks on the condition variable until [`Parker::unpark`].
-    pub(crate) fn park_condvar(&self) {
+    /// Blocks on the condition variable until [`Parker::unpark`], or until
+    /// `timeout` passes if one is given.
+    pub(crate) fn park_condvar(&self, timeout: Option<std::time::Duration>) {
         if self.take_notification() {
             return;
         }
@@ -85,12 +86,33 @@ impl Parker {
             self.state.store(EMPTY, Ordering::SeqCst);
             return;
         }
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
-            guard = match self.condvar.wait(guard) {
-                Ok(guard) => guard,
-                Err(poisoned) => poisoned.into_inner(),
+            guard = match deadline {
+                None => match self.condvar.wait(guard) {
+                    Ok(guard) => guard,
+                    Err(poisoned) => poisoned.into_inner(),
+                },
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    match self.condvar.wait_timeout(guard, left) {
+                        Ok((guard, _)) => guard,
+                        Err(poisoned) => poisoned.into_inner().0,
+                    }
+                }
             };
             if self.take_notification() {
+                return;
+            }
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                // Timed out: leave the parked state (an unpark racing with this
+                // store leaves NOTIFIED behind, which only shortens the next park).
+                let _ = self.state.compare_exchange(
+                    PARKED_CONDVAR,
+                    EMPTY,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                );
                 return;
             }
             // Spurious wake-up: keep waiting.

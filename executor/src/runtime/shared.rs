@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `injector` | global FIFO of runnable tasks | anyone pushes (spawns and wake-ups from outside the workers); workers pop |
 //! | `stealers` | the stealing ends of the workers' local queues | workers steal from each other |
+//! | `lifo` | each worker's LIFO slot (last woken task, run next) | its worker; others only take from a worker stuck in one poll |
 //! | `parking` | the mio poller, the parked set, one parker per worker | see `parking.rs` |
 //! | `timers` | one timer store per worker plus one for other threads | see `timers.rs` |
 //! | `registry` | every live task's waker, for shutdown | spawn inserts, tasks remove themselves |
@@ -27,7 +28,7 @@ use crossbeam_deque::{Injector, Steal, Stealer};
 use super::metrics::WorkerCounters;
 use super::parking::Parking;
 use super::timers::Timers;
-use super::worker::Core;
+use super::worker::{Core, LifoSlot};
 use super::Flavor;
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +40,9 @@ pub(crate) struct Shared {
     pub(crate) flavor: Flavor,
     pub(crate) injector: Injector<Runnable>,
     pub(crate) stealers: Box<[Stealer<Runnable>]>,
+    /// Each worker's LIFO slot: the task it woke last, run next. Lock-free (one
+    /// word), so a worker stuck in a blocking poll can have it taken by another.
+    pub(crate) lifo: Box<[LifoSlot]>,
     pub(crate) parking: Arc<Parking>,
     pub(crate) timers: Timers,
     pub(crate) registry: Registry,
@@ -65,6 +69,7 @@ impl Shared {
             flavor,
             injector: Injector::new(),
             stealers,
+            lifo: (0..workers).map(|_| LifoSlot::new()).collect(),
             parking,
             timers,
             registry: Registry::new(workers.next_power_of_two() * 4),
@@ -189,6 +194,9 @@ impl Shared {
     /// timer (its waker is dropped, which frees a task whose only waker it was).
     fn free_leftovers(&self) {
         self.drain_injector();
+        for slot in self.lifo.iter() {
+            drop(slot.take());
+        }
         let cores = std::mem::take(&mut *lock(&self.idle_cores));
         drop(cores);
         let mut wakers = Vec::new();

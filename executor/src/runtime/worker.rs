@@ -30,11 +30,12 @@ use std::task::Waker;
 
 use async_task::Runnable;
 use crossbeam_deque::{Steal, Worker};
+use crossbeam_utils::atomic::AtomicCell;
 
 use super::driver::timeout_until;
 use super::Handle;
 use crate::context::{self, WorkerContext};
-use crate::loom::sync::atomic::Ordering;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use ticktock_timer::NO_DEADLINE;
 
 /// Ticks between two maintenance passes (own timers, others' due timers) while the
@@ -46,6 +47,14 @@ const EVENT_INTERVAL: u32 = 61;
 /// spawned from outside cannot starve behind a worker that keeps itself busy.
 const GLOBAL_QUEUE_INTERVAL: u32 = 31;
 
+/// How long a parked worker that saw a task sitting in a busy worker's LIFO slot
+/// waits before looking again (and taking it, if that worker is still inside the
+/// same poll). Long enough that a worker in an ordinary poll has moved on (polls
+/// take microseconds), short enough that a task behind a blocking call is rescued
+/// within a few milliseconds (Go's sysmon retakes a P stuck in a syscall after
+/// 20 µs to 10 ms).
+const LIFO_RESCUE_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Most tasks taken from the LIFO slot in a row before the slot's task goes to the
 /// back of the queue: ping-pong pairs keep their cache locality, but cannot starve
 /// the rest of the queue.
@@ -55,8 +64,11 @@ const MAX_LIFO_STREAK: u32 = 3;
 pub(crate) struct Core {
     pub(crate) index: usize,
     queue: Worker<Runnable>,
-    lifo: Option<Runnable>,
     lifo_streak: u32,
+    /// Per victim: its poll count when this worker last saw a task in its LIFO
+    /// slot ([`NOT_WATCHED`] if none). Seeing the same count twice means the victim
+    /// is stuck inside one poll, and its LIFO task is taken.
+    lifo_watch: Vec<u64>,
     tick: u32,
     rng: u64,
     /// Whether this worker holds a `searching` count in `Idle`.
@@ -70,8 +82,8 @@ impl Core {
         Core {
             index,
             queue,
-            lifo: None,
             lifo_streak: 0,
+            lifo_watch: Vec::new(),
             tick: 0,
             // Any odd non-zero seed works for xorshift; spread the workers apart.
             rng: 0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17) | 1,
@@ -90,12 +102,12 @@ impl Core {
 
     /// Queues a task woken on this worker. Returns `true` if it landed where other
     /// workers can steal it (so one of them may be worth waking).
-    fn push_local(&mut self, runnable: Runnable, yielded: bool) -> bool {
+    fn push_local(&mut self, handle: &Handle, runnable: Runnable, yielded: bool) -> bool {
         if yielded {
             self.queue.push(runnable);
             return true;
         }
-        match self.lifo.replace(runnable) {
+        match handle.shared.lifo[self.index].push(runnable) {
             Some(previous) => {
                 self.queue.push(previous);
                 true
@@ -111,7 +123,7 @@ impl Core {
                 return Some(runnable);
             }
         }
-        if let Some(runnable) = self.lifo.take() {
+        if let Some(runnable) = handle.shared.lifo[self.index].take() {
             if self.lifo_streak < MAX_LIFO_STREAK {
                 self.lifo_streak += 1;
                 return Some(runnable);
@@ -147,7 +159,90 @@ impl Core {
                 }
             }
         }
-        steal_global_batch(handle, &self.queue)
+        if let Some(runnable) = steal_global_batch(handle, &self.queue) {
+            return Some(runnable);
+        }
+        self.rescue_lifo(handle)
+    }
+
+    /// Takes a task from the LIFO slot of a worker that has been inside the same
+    /// poll since this worker's previous look (it is blocked: Go steals `runnext`
+    /// from such a P). Records the victims it saw with an occupied slot.
+    fn rescue_lifo(&mut self, handle: &Handle) -> Option<Runnable> {
+        let shared = &handle.shared;
+        let workers = shared.workers();
+        self.lifo_watch.resize(workers, NOT_WATCHED);
+        for victim in 0..workers {
+            if victim == self.index {
+                continue;
+            }
+            let slot = &shared.lifo[victim];
+            if !slot.looks_occupied() {
+                self.lifo_watch[victim] = NOT_WATCHED;
+                continue;
+            }
+            let polls = shared.counters[victim].polls.load(Ordering::Relaxed);
+            if self.lifo_watch[victim] == polls {
+                self.lifo_watch[victim] = NOT_WATCHED;
+                if let Some(runnable) = slot.take() {
+                    shared.counters[self.index]
+                        .steals
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Some(runnable);
+                }
+            } else {
+                self.lifo_watch[victim] = polls;
+            }
+        }
+        None
+    }
+
+    /// Whether this worker is watching a LIFO slot and must look again soon.
+    fn watching_lifo(&self) -> bool {
+        self.lifo_watch.iter().any(|&polls| polls != NOT_WATCHED)
+    }
+}
+
+/// `lifo_watch` value for "no task seen in that worker's LIFO slot".
+const NOT_WATCHED: u64 = u64::MAX;
+
+/// A worker's LIFO slot: the task it woke last, which it runs next.
+///
+/// The task sits in a one-word lock-free cell, so another worker can take it when
+/// the owner is stuck inside a long poll. `occupied` is a hint for those lookers
+/// (an exact check would need a compare-exchange, which `Runnable` does not allow);
+/// a stale hint costs one failed `take`, never a lost task.
+pub(crate) struct LifoSlot {
+    task: AtomicCell<Option<Runnable>>,
+    occupied: AtomicBool,
+}
+
+impl LifoSlot {
+    pub(crate) fn new() -> LifoSlot {
+        LifoSlot {
+            task: AtomicCell::new(None),
+            occupied: AtomicBool::new(false),
+        }
+    }
+
+    /// Puts `runnable` in the slot, returning the task it displaces.
+    fn push(&self, runnable: Runnable) -> Option<Runnable> {
+        let previous = self.task.swap(Some(runnable));
+        self.occupied.store(true, Ordering::Relaxed);
+        previous
+    }
+
+    /// Takes the task out of the slot.
+    pub(crate) fn take(&self) -> Option<Runnable> {
+        let task = self.task.take();
+        if task.is_some() {
+            self.occupied.store(false, Ordering::Relaxed);
+        }
+        task
+    }
+
+    fn looks_occupied(&self) -> bool {
+        self.occupied.load(Ordering::Relaxed)
     }
 }
 
@@ -181,7 +276,7 @@ pub(crate) fn schedule_local(
         let Some(core) = core.as_mut() else {
             return Err(runnable);
         };
-        if core.push_local(runnable, yielded) {
+        if core.push_local(handle, runnable, yielded) {
             handle.shared.parking.notify_one();
         }
         Ok(())
@@ -348,8 +443,8 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
     let shared = &handle.shared;
     let parking = &shared.parking;
     let index = worker.index;
-    let was_searching = match worker.core.borrow_mut().as_mut() {
-        Some(core) => std::mem::replace(&mut core.searching, false),
+    let (was_searching, watching_lifo) = match worker.core.borrow_mut().as_mut() {
+        Some(core) => (std::mem::replace(&mut core.searching, false), core.watching_lifo()),
         None => return,
     };
     parking.idle.transition_to_parked(index, was_searching);
@@ -369,7 +464,10 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
                         break earliest;
                     }
                 };
-                let timeout = timeout_until(deadline, shared.timers.now_nanos());
+                let mut timeout = timeout_until(deadline, shared.timers.now_nanos());
+                if watching_lifo {
+                    timeout = Some(timeout.map_or(LIFO_RESCUE_DELAY, |t| t.min(LIFO_RESCUE_DELAY)));
+                }
                 parking.parkers[index].park_driver(|| parking.driver.poll(&mut poll, timeout));
                 drop(poll);
                 parking.idle.transition_from_parked(index);
@@ -378,7 +476,8 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
                 }
             }
             None => {
-                parking.parkers[index].park_condvar();
+                let timeout = watching_lifo.then_some(LIFO_RESCUE_DELAY);
+                parking.parkers[index].park_condvar(timeout);
                 parking.idle.transition_from_parked(index);
             }
         }

@@ -1,0 +1,329 @@
+//! Timer behaviour on a running runtime: order, never early, reset, cancel from
+//! other threads, extreme deadlines, poller wake-ups, blocked workers.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{runtime, total_timers, wait_until};
+use futures::FutureExt;
+use ticktock::time::{sleep, sleep_until, timeout};
+
+#[test]
+fn timers_fire_in_deadline_order_and_never_early_across_workers() {
+    let rt = runtime(2);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    // Spawned in shuffled order so registration order differs from deadline order;
+    // deadlines 4 ms apart so cross-worker scheduling jitter cannot reorder them.
+    let mut indices: Vec<u64> = (0..40).collect();
+    indices.reverse();
+    indices.swap(3, 30);
+    let handles: Vec<_> = indices
+        .into_iter()
+        .map(|i| {
+            let order = order.clone();
+            let deadline = start + Duration::from_millis(20 + 4 * i);
+            rt.spawn(async move {
+                sleep_until(deadline).await;
+                let now = Instant::now();
+                assert!(now >= deadline, "timer {i} fired {:?} early", deadline - now);
+                order.lock().unwrap().push(i);
+                now - deadline
+            })
+        })
+        .collect();
+    let lateness: Vec<Duration> = rt.block_on(async {
+        let mut lateness = Vec::new();
+        for handle in handles {
+            lateness.push(handle.await.unwrap());
+        }
+        lateness
+    });
+    let order = order.lock().unwrap().clone();
+    let mut sorted = order.clone();
+    sorted.sort_unstable();
+    assert_eq!(order, sorted, "timers fired out of deadline order");
+    let worst = lateness.iter().max().unwrap();
+    assert!(*worst < Duration::from_millis(100), "a timer was {worst:?} late");
+}
+
+#[test]
+fn zero_and_past_deadlines_complete_promptly() {
+    let rt = runtime(2);
+    rt.block_on(async {
+        let start = Instant::now();
+        sleep(Duration::ZERO).await;
+        sleep_until(start - Duration::from_secs(1)).await;
+        let handle = ticktock::spawn(async { sleep(Duration::ZERO).await });
+        handle.await.unwrap();
+        assert!(start.elapsed() < Duration::from_millis(50));
+    });
+}
+
+#[test]
+fn duration_max_and_far_future_never_fire_and_never_overflow() {
+    let rt = runtime(2);
+    rt.block_on(async {
+        let forever = sleep(Duration::MAX);
+        assert!(forever.deadline() > Instant::now() + Duration::from_secs(86_400 * 365));
+        assert!(timeout(Duration::from_millis(30), forever).await.is_err());
+        let far = sleep_until(Instant::now() + Duration::from_secs(86_400 * 365 * 100));
+        assert!(timeout(Duration::from_millis(30), far).await.is_err());
+        // Timeout with an overflowing duration is "no timeout", not a panic.
+        assert_eq!(timeout(Duration::MAX, async { 7 }).await, Ok(7));
+        // An interval whose period overflows the next deadline keeps working.
+        let mut interval = ticktock::time::interval(Duration::MAX);
+        interval.tick().await;
+        assert!(timeout(Duration::from_millis(10), interval.tick()).await.is_err());
+    });
+    // The far-future timers were dropped: nothing is left registered.
+    let metrics = rt.metrics();
+    assert_eq!(total_timers(&metrics, |t| t.live), 0);
+}
+
+#[test]
+fn reset_earlier_and_later() {
+    let rt = runtime(2);
+    rt.block_on(async {
+        // Earlier: an hour-long sleep reset to 20 ms completes around 20 ms.
+        let start = Instant::now();
+        let mut long = std::pin::pin!(sleep(Duration::from_secs(3600)));
+        assert!((&mut long).now_or_never().is_none()); // registers
+        long.as_mut().reset(start + Duration::from_millis(20));
+        long.as_mut().await;
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(20), "fired early: {took:?}");
+        assert!(took < Duration::from_millis(500), "reset earlier was ignored: {took:?}");
+
+        // Later: a 10 ms sleep reset to 60 ms must not fire at 10 ms.
+        let start = Instant::now();
+        let mut short = std::pin::pin!(sleep(Duration::from_millis(10)));
+        assert!((&mut short).now_or_never().is_none());
+        short.as_mut().reset(start + Duration::from_millis(60));
+        short.as_mut().await;
+        assert!(start.elapsed() >= Duration::from_millis(60), "fired at the stale deadline");
+
+        // After completion, reset re-arms the same sleep.
+        assert!(short.is_elapsed());
+        let again = Instant::now();
+        short.as_mut().reset(again + Duration::from_millis(5));
+        assert!(!short.is_elapsed());
+        short.as_mut().await;
+        assert!(again.elapsed() >= Duration::from_millis(5));
+    });
+}
+
+#[test]
+fn cancel_and_reset_from_another_thread() {
+    let rt = runtime(2);
+    // A task registers sleeps on its worker, then ships them to a plain thread.
+    let sleeps = rt.block_on(async {
+        ticktock::spawn(async {
+            let mut sleeps = Vec::new();
+            for i in 0..100u64 {
+                let mut s = Box::pin(sleep(Duration::from_secs(60 + i)));
+                assert!((&mut s).now_or_never().is_none());
+                sleeps.push(s);
+            }
+            sleeps
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(total_timers(&rt.metrics(), |t| t.live), 100);
+    let (to_reset, to_drop): (Vec<_>, Vec<_>) = sleeps.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let mut to_reset: Vec<_> = to_reset.into_iter().map(|(_, s)| s).collect();
+    std::thread::spawn(move || drop(to_drop)).join().unwrap();
+    assert_eq!(total_timers(&rt.metrics(), |t| t.live), 50);
+    // Reset from this (non-runtime) thread, then await from the runtime.
+    let target = Instant::now() + Duration::from_millis(15);
+    for s in &mut to_reset {
+        s.as_mut().reset(target);
+    }
+    rt.block_on(async move {
+        for s in to_reset {
+            s.await;
+            assert!(Instant::now() >= target);
+        }
+    });
+    assert_eq!(total_timers(&rt.metrics(), |t| t.live), 0);
+}
+
+#[test]
+fn later_deadlines_never_wake_the_poller_and_earlier_ones_do() {
+    let rt = runtime(2);
+    let handle = rt.handle().clone();
+    // One long timer sets the poller's deadline; let the workers park.
+    let first = rt.spawn(async { sleep(Duration::from_secs(10)).await });
+    assert!(wait_until(Duration::from_secs(2), || total_timers(&handle.metrics(), |t| t.live) == 1));
+    std::thread::sleep(Duration::from_millis(50));
+    let before = handle.metrics().earlier_deadline_wakeups;
+
+    // Later deadlines, registered from a task (a worker store) and from a plain
+    // thread through the runtime's shared store: no poller wake-up.
+    let later = rt.spawn(async {
+        let a = sleep(Duration::from_secs(20));
+        let b = sleep(Duration::from_secs(30));
+        futures::future::join(a, b).await;
+    });
+    let later_outside = std::thread::spawn({
+        let handle = handle.clone();
+        move || {
+            let _guard = handle.enter();
+            let mut s = Box::pin(sleep(Duration::from_secs(40)));
+            assert!((&mut s).now_or_never().is_none());
+            s
+        }
+    })
+    .join()
+    .unwrap();
+    assert!(wait_until(Duration::from_secs(2), || total_timers(&handle.metrics(), |t| t.live) == 4));
+    std::thread::sleep(Duration::from_millis(50));
+    let after_later = handle.metrics().earlier_deadline_wakeups;
+    assert_eq!(after_later, before, "a later deadline woke the poller");
+
+    // An earlier deadline must wake it (and fire on time).
+    let start = Instant::now();
+    rt.block_on(async { sleep(Duration::from_millis(30)).await });
+    let took = start.elapsed();
+    assert!(took < Duration::from_millis(500), "earlier deadline was not noticed: {took:?}");
+    assert!(handle.metrics().earlier_deadline_wakeups > after_later);
+    first.abort();
+    later.abort();
+    drop(later_outside);
+}
+
+#[test]
+fn blocked_worker_timers_are_stolen_and_fire_on_time() {
+    let rt = runtime(2);
+    let lateness = rt.block_on(async {
+        ticktock::spawn(async {
+            // Register five sleeps in this worker's store, hand them to other
+            // tasks, then block this worker for 300 ms.
+            let start = Instant::now();
+            let mut waiters = Vec::new();
+            for i in 1..=5u64 {
+                let deadline = start + Duration::from_millis(20 * i);
+                let mut s = Box::pin(sleep_until(deadline));
+                assert!((&mut s).now_or_never().is_none());
+                waiters.push(ticktock::spawn(async move {
+                    s.await;
+                    Instant::now() - deadline
+                }));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            waiters
+        })
+        .await
+        .unwrap()
+    });
+    let lateness: Vec<Duration> = rt.block_on(async {
+        let mut out = Vec::new();
+        for waiter in lateness {
+            out.push(waiter.await.unwrap());
+        }
+        out
+    });
+    eprintln!("lateness while the owner was blocked: {lateness:?}");
+    for late in &lateness {
+        assert!(*late < Duration::from_millis(30), "a timer of a blocked worker was {late:?} late");
+    }
+    let stolen: u64 = rt.metrics().per_worker.iter().map(|w| w.timers.stolen).sum();
+    assert!(stolen >= 5, "the blocked worker's timers were not stolen (stolen = {stolen})");
+}
+
+#[test]
+fn block_in_place_keeps_the_workers_timers_running() {
+    let rt = runtime(2);
+    rt.block_on(async {
+        let ticker = ticktock::spawn(async {
+            let mut interval = ticktock::time::interval(Duration::from_millis(10));
+            let start = Instant::now();
+            for _ in 0..10 {
+                interval.tick().await;
+            }
+            start.elapsed()
+        });
+        let blocker = ticktock::spawn(async {
+            ticktock::task::block_in_place(|| std::thread::sleep(Duration::from_millis(200)));
+            // The task continues after the blocking section, and can still sleep.
+            sleep(Duration::from_millis(1)).await;
+            "done"
+        });
+        let elapsed = ticker.await.unwrap();
+        assert!(elapsed < Duration::from_millis(180), "interval stalled: {elapsed:?}");
+        assert_eq!(blocker.await.unwrap(), "done");
+    });
+}
+
+#[test]
+fn interval_policies() {
+    use ticktock::time::{interval, interval_at, MissedTickBehavior};
+    let rt = runtime(2);
+    rt.block_on(async {
+        // First tick is immediate.
+        let start = Instant::now();
+        let mut i = interval(Duration::from_millis(50));
+        i.tick().await;
+        assert!(start.elapsed() < Duration::from_millis(20));
+
+        // Burst: after a 35 ms stall on a 10 ms period, missed ticks come at once.
+        let start = Instant::now();
+        let mut burst = interval_at(start, Duration::from_millis(10));
+        burst.tick().await;
+        std::thread::sleep(Duration::from_millis(35));
+        let t1 = burst.tick().await;
+        let t2 = burst.tick().await;
+        assert_eq!(t2 - t1, Duration::from_millis(10));
+        assert!(start.elapsed() < Duration::from_millis(45), "burst ticks waited");
+
+        // Delay: the next tick comes one period after the late one.
+        let start = Instant::now();
+        let mut delay = interval_at(start, Duration::from_millis(10));
+        delay.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        delay.tick().await;
+        std::thread::sleep(Duration::from_millis(35));
+        delay.tick().await; // late tick, observed at ~35 ms
+        let observed = Instant::now();
+        delay.tick().await;
+        assert!(observed.elapsed() >= Duration::from_millis(9));
+
+        // Skip: the next tick lands on the original grid.
+        let start = Instant::now();
+        let mut skip = interval_at(start, Duration::from_millis(10));
+        skip.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        skip.tick().await;
+        std::thread::sleep(Duration::from_millis(35));
+        skip.tick().await;
+        let next = skip.tick().await;
+        assert_eq!((next - start).as_millis() % 10, 0, "skip left the grid");
+        assert!(next - start >= Duration::from_millis(40));
+    });
+}
+
+#[test]
+#[should_panic(expected = "period must be non-zero")]
+fn zero_period_interval_panics_with_a_message() {
+    let _ = ticktock::time::interval(Duration::ZERO);
+}
+
+#[test]
+fn timeout_polls_the_inner_future_first() {
+    let rt = runtime(1);
+    rt.block_on(async {
+        // Deadline already passed, inner future ready: the value wins.
+        let t = ticktock::time::timeout_at(Instant::now() - Duration::from_secs(1), async { 3 });
+        assert_eq!(t.await, Ok(3));
+        let err = timeout(Duration::from_millis(5), std::future::pending::<()>()).await.unwrap_err();
+        assert_eq!(err.to_string(), "deadline has elapsed");
+    });
+}
+
+#[test]
+#[should_panic(expected = "polled outside a ticktock runtime")]
+fn polling_a_sleep_outside_a_runtime_panics_with_a_message() {
+    let mut s = Box::pin(sleep(Duration::from_millis(1)));
+    let _ = (&mut s).now_or_never();
+}
