@@ -73,6 +73,9 @@ pub(crate) struct Core {
     rng: u64,
     /// Whether this worker holds a `searching` count in `Idle`.
     searching: bool,
+    /// A task yielded since the last pick: the global queue goes first next time,
+    /// so `yield_now` lets tasks waiting there run too, not only local ones.
+    yielded: bool,
     /// Reused buffer of fired timers' wakers (woken after the store lock is released).
     wakers: Vec<Waker>,
 }
@@ -88,6 +91,7 @@ impl Core {
             // Any odd non-zero seed works for xorshift; spread the workers apart.
             rng: 0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17) | 1,
             searching: false,
+            yielded: false,
             wakers: Vec::new(),
         }
     }
@@ -105,6 +109,7 @@ impl Core {
     fn push_local(&mut self, handle: &Handle, runnable: Runnable, yielded: bool) -> bool {
         if yielded {
             self.queue.push(runnable);
+            self.yielded = true;
             return true;
         }
         match handle.shared.lifo[self.index].push(runnable) {
@@ -118,7 +123,8 @@ impl Core {
 
     fn next_local(&mut self, handle: &Handle) -> Option<Runnable> {
         self.tick = self.tick.wrapping_add(1);
-        if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+        let yielded = std::mem::replace(&mut self.yielded, false);
+        if yielded || self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
             if let Some(runnable) = handle.shared.pop_global() {
                 return Some(runnable);
             }
