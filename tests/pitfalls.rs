@@ -52,9 +52,16 @@ fn pitfall_1_hundred_thousand_intervals_never_stopped_are_freed_on_drop() {
     assert_eq!(total_timers(&metrics, |t| t.live), 0, "timers leaked");
     let heap_after = total_timers(&metrics, |t| t.heap_len);
     let slab_after = total_timers(&metrics, |t| t.slab_len);
-    assert!(heap_after <= 8, "heap not compacted: {heap_after} elements left");
+    assert!(
+        heap_after <= 8,
+        "heap not compacted: {heap_after} elements left"
+    );
     assert!(slab_after <= 8, "entries not freed: {slab_after} left");
-    let compactions: u64 = metrics.per_worker.iter().map(|w| w.timers.compactions).sum::<u64>()
+    let compactions: u64 = metrics
+        .per_worker
+        .iter()
+        .map(|w| w.timers.compactions)
+        .sum::<u64>()
         + metrics.external_timers.compactions;
     assert!(compactions > 0, "the len/4 compaction never ran");
 }
@@ -107,7 +114,10 @@ fn pitfall_2_sleep_in_a_million_iteration_select_loop_keeps_the_heap_bounded() {
     // registered a timer and cancelled it.
     let metrics = rt.metrics();
     let inserted: u64 = metrics.per_worker.iter().map(|w| w.timers.inserted).sum();
-    assert!(inserted >= ITERATIONS as u64, "the loop's sleeps never registered ({inserted})");
+    assert!(
+        inserted >= ITERATIONS as u64,
+        "the loop's sleeps never registered ({inserted})"
+    );
     assert_eq!(total_timers(&metrics, |t| t.live), 0);
 }
 
@@ -121,14 +131,27 @@ fn pitfall_3_cancelling_a_waited_timer_leaves_no_hanging_task_or_waker() {
         let _owned = flag;
         sleep(Duration::from_secs(3600)).await;
     });
-    assert!(common::wait_until(Duration::from_secs(2), || total_timers(&rt.metrics(), |t| t.live) == 1));
+    assert!(common::wait_until(Duration::from_secs(2), || total_timers(
+        &rt.metrics(),
+        |t| t.live
+    ) == 1));
     waiter.abort();
     let result = rt.block_on(waiter);
     assert!(result.unwrap_err().is_cancelled());
-    assert!(common::wait_until(Duration::from_secs(2), || dropped.load(Ordering::SeqCst)), "task leaked");
+    assert!(
+        common::wait_until(Duration::from_secs(2), || dropped.load(Ordering::SeqCst)),
+        "task leaked"
+    );
     let metrics = rt.metrics();
-    assert_eq!(total_timers(&metrics, |t| t.live), 0, "waker left in the timer store");
-    assert!(common::wait_until(Duration::from_secs(2), || rt.metrics().alive_tasks == 0));
+    assert_eq!(
+        total_timers(&metrics, |t| t.live),
+        0,
+        "waker left in the timer store"
+    );
+    assert!(common::wait_until(Duration::from_secs(2), || rt
+        .metrics()
+        .alive_tasks
+        == 0));
 
     // The select form: a stop signal wins, the sleep is dropped with the branch.
     rt.block_on(async {
@@ -160,10 +183,15 @@ fn pitfall_4_an_overflowing_deadline_does_not_stall_other_timers() {
         for _ in 0..5 {
             ticker.tick().await;
         }
-        assert!(start.elapsed() < Duration::from_millis(500), "timers stalled behind far deadlines");
-        assert!(timeout(Duration::from_millis(5), async { (&mut Box::pin(sleep(Duration::MAX))).await })
-            .await
-            .is_err());
+        assert!(
+            start.elapsed() < Duration::from_millis(500),
+            "timers stalled behind far deadlines"
+        );
+        assert!(timeout(Duration::from_millis(5), async {
+            (&mut Box::pin(sleep(Duration::MAX))).await
+        })
+        .await
+        .is_err());
         forever.abort();
         far.abort();
     });

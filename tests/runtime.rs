@@ -13,7 +13,9 @@ use ticktock::time::sleep;
 fn spawn_many_and_join() {
     let rt = runtime(2);
     let sum = rt.block_on(async {
-        let handles: Vec<_> = (0..10_000u64).map(|i| ticktock::spawn(async move { i })).collect();
+        let handles: Vec<_> = (0..10_000u64)
+            .map(|i| ticktock::spawn(async move { i }))
+            .collect();
         let mut sum = 0;
         for handle in handles {
             sum += handle.await.unwrap();
@@ -58,7 +60,9 @@ fn panicking_task_becomes_join_error_and_worker_survives() {
             assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
         }
         // Both workers still run tasks.
-        let handles: Vec<_> = (0..100).map(|i| ticktock::spawn(async move { i })).collect();
+        let handles: Vec<_> = (0..100)
+            .map(|i| ticktock::spawn(async move { i }))
+            .collect();
         for (i, handle) in handles.into_iter().enumerate() {
             assert_eq!(handle.await.unwrap(), i);
         }
@@ -126,16 +130,26 @@ fn runtime_drop_cancels_pending_tasks_and_frees_timers() {
         });
     }
     let handle = rt.handle().clone();
-    assert!(wait_until(Duration::from_secs(2), || total_timers(&handle.metrics(), |t| t.live) == 50));
+    assert!(wait_until(Duration::from_secs(2), || total_timers(
+        &handle.metrics(),
+        |t| t.live
+    ) == 50));
     let start = Instant::now();
     drop(rt);
     assert!(start.elapsed() < Duration::from_secs(2), "drop hung");
     for (i, dropped) in flags.iter().enumerate() {
-        assert!(dropped.load(Ordering::SeqCst), "task {i} was not dropped at shutdown");
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "task {i} was not dropped at shutdown"
+        );
     }
     let metrics = handle.metrics();
     assert_eq!(total_timers(&metrics, |t| t.live), 0);
-    assert_eq!(total_timers(&metrics, |t| t.slab_len), 0, "timer entries leaked");
+    assert_eq!(
+        total_timers(&metrics, |t| t.slab_len),
+        0,
+        "timer entries leaked"
+    );
     assert_eq!(metrics.alive_tasks, 0);
 }
 
@@ -148,7 +162,9 @@ fn spawn_after_shutdown_resolves_to_cancelled() {
     let result = futures::executor::block_on(join);
     assert!(result.unwrap_err().is_cancelled());
     let blocking = handle.spawn_blocking(|| 1);
-    assert!(futures::executor::block_on(blocking).unwrap_err().is_cancelled());
+    assert!(futures::executor::block_on(blocking)
+        .unwrap_err()
+        .is_cancelled());
 }
 
 #[test]
@@ -164,7 +180,7 @@ fn shutdown_timeout_returns_despite_a_blocked_task() {
 #[test]
 #[should_panic(expected = "`spawn` called outside a ticktock runtime")]
 fn spawn_outside_a_runtime_panics_with_a_message() {
-    let _ = ticktock::spawn(async {});
+    drop(ticktock::spawn(async {}));
 }
 
 #[test]
@@ -181,10 +197,14 @@ fn nested_block_on_panics_with_a_message() {
 fn block_on_inside_a_task_is_refused() {
     let rt = runtime(2);
     let err = rt.block_on(async {
-        ticktock::spawn(async { ticktock::Handle::current().block_on(async {}) }).await.unwrap_err()
+        ticktock::spawn(async { ticktock::Handle::current().block_on(async {}) })
+            .await
+            .unwrap_err()
     });
     assert!(err.is_panic());
-    assert!(err.to_string().contains("cannot call `block_on` from inside `block_on`"));
+    assert!(err
+        .to_string()
+        .contains("cannot call `block_on` from inside `block_on`"));
 }
 
 #[test]
@@ -198,7 +218,11 @@ fn dropping_a_runtime_inside_a_task_panics_with_a_message() {
         .await
         .unwrap_err()
     });
-    assert!(err.to_string().contains("dropped inside an asynchronous context"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("dropped inside an asynchronous context"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -224,7 +248,9 @@ fn current_thread_runtime_runs_tasks_and_timers_on_the_caller() {
     assert_eq!(result, 45);
     // Tasks spawned from another thread run on the next block_on.
     let handle = rt.handle().clone();
-    let task = std::thread::spawn(move || handle.spawn(async { 5 })).join().unwrap();
+    let task = std::thread::spawn(move || handle.spawn(async { 5 }))
+        .join()
+        .unwrap();
     assert_eq!(rt.block_on(task).unwrap(), 5);
 }
 
@@ -259,7 +285,9 @@ fn spawn_blocking_runs_off_the_workers() {
     rt.block_on(async {
         let start = Instant::now();
         let blocking: Vec<_> = (0..4)
-            .map(|_| ticktock::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(50))))
+            .map(|_| {
+                ticktock::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(50)))
+            })
             .collect();
         // The single worker stays free for timers meanwhile.
         sleep(Duration::from_millis(5)).await;
@@ -267,8 +295,13 @@ fn spawn_blocking_runs_off_the_workers() {
         for handle in blocking {
             handle.await.unwrap();
         }
-        assert!(start.elapsed() < Duration::from_millis(190), "blocking jobs ran serially");
-        let err = ticktock::task::spawn_blocking(|| panic!("blocking boom")).await.unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_millis(190),
+            "blocking jobs ran serially"
+        );
+        let err = ticktock::task::spawn_blocking(|| panic!("blocking boom"))
+            .await
+            .unwrap_err();
         assert!(err.is_panic());
     });
 }
@@ -325,7 +358,9 @@ fn a_busy_task_cannot_starve_timers() {
             }
         });
         let start = Instant::now();
-        ticktock::spawn(sleep(Duration::from_millis(10))).await.unwrap();
+        ticktock::spawn(sleep(Duration::from_millis(10)))
+            .await
+            .unwrap();
         assert!(start.elapsed() < Duration::from_millis(200));
         spinner.abort();
     });

@@ -28,7 +28,11 @@ fn timers_fire_in_deadline_order_and_never_early_across_workers() {
             rt.spawn(async move {
                 sleep_until(deadline).await;
                 let now = Instant::now();
-                assert!(now >= deadline, "timer {i} fired {:?} early", deadline - now);
+                assert!(
+                    now >= deadline,
+                    "timer {i} fired {:?} early",
+                    deadline - now
+                );
                 order.lock().unwrap().push(i);
                 now - deadline
             })
@@ -46,7 +50,10 @@ fn timers_fire_in_deadline_order_and_never_early_across_workers() {
     sorted.sort_unstable();
     assert_eq!(order, sorted, "timers fired out of deadline order");
     let worst = lateness.iter().max().unwrap();
-    assert!(*worst < Duration::from_millis(100), "a timer was {worst:?} late");
+    assert!(
+        *worst < Duration::from_millis(100),
+        "a timer was {worst:?} late"
+    );
 }
 
 #[test]
@@ -76,7 +83,9 @@ fn duration_max_and_far_future_never_fire_and_never_overflow() {
         // An interval whose period overflows the next deadline keeps working.
         let mut interval = ticktock::time::interval(Duration::MAX);
         interval.tick().await;
-        assert!(timeout(Duration::from_millis(10), interval.tick()).await.is_err());
+        assert!(timeout(Duration::from_millis(10), interval.tick())
+            .await
+            .is_err());
     });
     // The far-future timers were dropped: nothing is left registered.
     let metrics = rt.metrics();
@@ -95,7 +104,10 @@ fn reset_earlier_and_later() {
         long.as_mut().await;
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(20), "fired early: {took:?}");
-        assert!(took < Duration::from_millis(500), "reset earlier was ignored: {took:?}");
+        assert!(
+            took < Duration::from_millis(500),
+            "reset earlier was ignored: {took:?}"
+        );
 
         // Later: a 10 ms sleep reset to 60 ms must not fire at 10 ms.
         let start = Instant::now();
@@ -103,7 +115,10 @@ fn reset_earlier_and_later() {
         assert!((&mut short).now_or_never().is_none());
         short.as_mut().reset(start + Duration::from_millis(60));
         short.as_mut().await;
-        assert!(start.elapsed() >= Duration::from_millis(60), "fired at the stale deadline");
+        assert!(
+            start.elapsed() >= Duration::from_millis(60),
+            "fired at the stale deadline"
+        );
 
         // After completion, reset re-arms the same sleep.
         assert!(short.is_elapsed());
@@ -133,7 +148,10 @@ fn cancel_and_reset_from_another_thread() {
         .unwrap()
     });
     assert_eq!(total_timers(&rt.metrics(), |t| t.live), 100);
-    let (to_reset, to_drop): (Vec<_>, Vec<_>) = sleeps.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let (to_reset, to_drop): (Vec<_>, Vec<_>) = sleeps
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
     let mut to_reset: Vec<_> = to_reset.into_iter().map(|(_, s)| s).collect();
     std::thread::spawn(move || drop(to_drop)).join().unwrap();
     assert_eq!(total_timers(&rt.metrics(), |t| t.live), 50);
@@ -157,7 +175,10 @@ fn later_deadlines_never_wake_the_poller_and_earlier_ones_do() {
     let handle = rt.handle().clone();
     // One long timer sets the poller's deadline; let the workers park.
     let first = rt.spawn(async { sleep(Duration::from_secs(10)).await });
-    assert!(wait_until(Duration::from_secs(2), || total_timers(&handle.metrics(), |t| t.live) == 1));
+    assert!(wait_until(Duration::from_secs(2), || total_timers(
+        &handle.metrics(),
+        |t| t.live
+    ) == 1));
     std::thread::sleep(Duration::from_millis(50));
     let before = handle.metrics().earlier_deadline_wakeups;
 
@@ -179,7 +200,10 @@ fn later_deadlines_never_wake_the_poller_and_earlier_ones_do() {
     })
     .join()
     .unwrap();
-    assert!(wait_until(Duration::from_secs(2), || total_timers(&handle.metrics(), |t| t.live) == 4));
+    assert!(wait_until(Duration::from_secs(2), || total_timers(
+        &handle.metrics(),
+        |t| t.live
+    ) == 4));
     std::thread::sleep(Duration::from_millis(50));
     let after_later = handle.metrics().earlier_deadline_wakeups;
     assert_eq!(after_later, before, "a later deadline woke the poller");
@@ -188,7 +212,10 @@ fn later_deadlines_never_wake_the_poller_and_earlier_ones_do() {
     let start = Instant::now();
     rt.block_on(async { sleep(Duration::from_millis(30)).await });
     let took = start.elapsed();
-    assert!(took < Duration::from_millis(500), "earlier deadline was not noticed: {took:?}");
+    assert!(
+        took < Duration::from_millis(500),
+        "earlier deadline was not noticed: {took:?}"
+    );
     assert!(handle.metrics().earlier_deadline_wakeups > after_later);
     first.abort();
     later.abort();
@@ -228,10 +255,21 @@ fn blocked_worker_timers_are_stolen_and_fire_on_time() {
     });
     eprintln!("lateness while the owner was blocked: {lateness:?}");
     for late in &lateness {
-        assert!(*late < Duration::from_millis(30), "a timer of a blocked worker was {late:?} late");
+        assert!(
+            *late < Duration::from_millis(30),
+            "a timer of a blocked worker was {late:?} late"
+        );
     }
-    let stolen: u64 = rt.metrics().per_worker.iter().map(|w| w.timers.stolen).sum();
-    assert!(stolen >= 5, "the blocked worker's timers were not stolen (stolen = {stolen})");
+    let stolen: u64 = rt
+        .metrics()
+        .per_worker
+        .iter()
+        .map(|w| w.timers.stolen)
+        .sum();
+    assert!(
+        stolen >= 5,
+        "the blocked worker's timers were not stolen (stolen = {stolen})"
+    );
 }
 
 #[test]
@@ -253,7 +291,10 @@ fn block_in_place_keeps_the_workers_timers_running() {
             "done"
         });
         let elapsed = ticker.await.unwrap();
-        assert!(elapsed < Duration::from_millis(180), "interval stalled: {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_millis(180),
+            "interval stalled: {elapsed:?}"
+        );
         assert_eq!(blocker.await.unwrap(), "done");
     });
 }
@@ -277,7 +318,10 @@ fn interval_policies() {
         let t1 = burst.tick().await;
         let t2 = burst.tick().await;
         assert_eq!(t2 - t1, Duration::from_millis(10));
-        assert!(start.elapsed() < Duration::from_millis(45), "burst ticks waited");
+        assert!(
+            start.elapsed() < Duration::from_millis(45),
+            "burst ticks waited"
+        );
 
         // Delay: the next tick comes one period after the late one.
         let start = Instant::now();
@@ -316,7 +360,9 @@ fn timeout_polls_the_inner_future_first() {
         // Deadline already passed, inner future ready: the value wins.
         let t = ticktock::time::timeout_at(Instant::now() - Duration::from_secs(1), async { 3 });
         assert_eq!(t.await, Ok(3));
-        let err = timeout(Duration::from_millis(5), std::future::pending::<()>()).await.unwrap_err();
+        let err = timeout(Duration::from_millis(5), std::future::pending::<()>())
+            .await
+            .unwrap_err();
         assert_eq!(err.to_string(), "deadline has elapsed");
     });
 }

@@ -48,7 +48,9 @@ pub mod runtime;
 pub mod task;
 pub mod time;
 
-pub use runtime::{Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TimerMetrics, WorkerMetrics};
+pub use runtime::{
+    Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TimerMetrics, WorkerMetrics,
+};
 pub use task::spawn;
 
 /// Compile-time checks that the types users share across threads are `Send`/`Sync`

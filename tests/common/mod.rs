@@ -30,8 +30,16 @@ impl Drop for DropFlag {
 }
 
 /// Sum of a timer metric over every store of the runtime.
-pub fn total_timers(metrics: &ticktock::RuntimeMetrics, field: fn(&ticktock::TimerMetrics) -> usize) -> usize {
-    metrics.per_worker.iter().map(|w| field(&w.timers)).sum::<usize>() + field(&metrics.external_timers)
+pub fn total_timers(
+    metrics: &ticktock::RuntimeMetrics,
+    field: fn(&ticktock::TimerMetrics) -> usize,
+) -> usize {
+    metrics
+        .per_worker
+        .iter()
+        .map(|w| field(&w.timers))
+        .sum::<usize>()
+        + field(&metrics.external_timers)
 }
 
 /// Polls `condition` until it holds or `limit` passes.

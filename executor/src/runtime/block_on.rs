@@ -172,4 +172,3 @@ fn drive_core<F: Future>(handle: &Handle, core: Box<worker::Core>, future: F) ->
         Exit::CoreGone => unreachable!("ticktock: current-thread cores are never handed off"),
     }
 }
-

@@ -130,7 +130,8 @@ impl Driver {
                 Ordering::SeqCst,
             ) {
                 Ok(_) => {
-                    self.earlier_deadline_wakeups.fetch_add(1, Ordering::Relaxed);
+                    self.earlier_deadline_wakeups
+                        .fetch_add(1, Ordering::Relaxed);
                     self.wake();
                     return true;
                 }

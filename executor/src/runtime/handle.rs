@@ -80,7 +80,8 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let hint = crate::context::with_worker(|w| w.map_or(self.shared.workers(), |(_, w)| w.index));
+        let hint =
+            crate::context::with_worker(|w| w.map_or(self.shared.workers(), |(_, w)| w.index));
         match crate::task::new_task(self, hint, future) {
             Some((runnable, join)) => {
                 runnable.schedule();

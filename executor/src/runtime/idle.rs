@@ -221,8 +221,7 @@ impl Idle {
     /// queues before sleeping; it always does).
     pub(crate) fn transition_to_parked(&self, worker: usize, was_searching: bool) -> bool {
         let mut sleepers = lock(&self.sleepers);
-        let last_searcher =
-            was_searching && self.num_searching.fetch_sub(1, Ordering::SeqCst) == 1;
+        let last_searcher = was_searching && self.num_searching.fetch_sub(1, Ordering::SeqCst) == 1;
         debug_assert!(
             !sleepers.contains(&worker),
             "ticktock: worker {worker} parked twice"

@@ -151,7 +151,10 @@ impl Builder {
     /// # drop(rt);
     /// ```
     pub fn max_blocking_threads(&mut self, threads: usize) -> &mut Builder {
-        assert!(threads > 0, "ticktock: `max_blocking_threads` must be at least 1");
+        assert!(
+            threads > 0,
+            "ticktock: `max_blocking_threads` must be at least 1"
+        );
         self.max_blocking_threads = threads;
         self
     }
@@ -361,7 +364,10 @@ impl Runtime {
     }
 
     fn shutdown(&self, timeout: Option<Duration>) {
-        if self.shut_down.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        if self
+            .shut_down
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
             return;
         }
         if crate::context::is_in_async_context() && timeout.is_none() {

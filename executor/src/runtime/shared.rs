@@ -47,6 +47,9 @@ pub(crate) struct Shared {
     pub(crate) timers: Timers,
     pub(crate) registry: Registry,
     pub(crate) blocking: BlockingPool,
+    // Boxed: a core moves between threads and in and out of this list, and a
+    // pointer moves cheaper than the core itself.
+    #[allow(clippy::vec_box)]
     pub(crate) idle_cores: Mutex<Vec<Box<Core>>>,
     pub(crate) counters: Box<[WorkerCounters]>,
     pub(crate) thread_name: String,

@@ -226,7 +226,12 @@ impl Timers {
 
     /// Fires the due timers of every store but `own` (Go's stealing of another P's
     /// expired timers), skipping stores whose lock is busy. Returns the number fired.
-    pub(crate) fn steal_due(&self, own: Option<usize>, now: Nanos, wakers: &mut Vec<Waker>) -> usize {
+    pub(crate) fn steal_due(
+        &self,
+        own: Option<usize>,
+        now: Nanos,
+        wakers: &mut Vec<Waker>,
+    ) -> usize {
         let mut fired = 0;
         for (id, slot) in self.slots.iter().enumerate() {
             if Some(id) == own {
@@ -234,7 +239,9 @@ impl Timers {
             }
             let stolen = slot.fire_due(now, wakers, false);
             if stolen != 0 {
-                slot.counters.stolen.fetch_add(stolen as u64, Ordering::Relaxed);
+                slot.counters
+                    .stolen
+                    .fetch_add(stolen as u64, Ordering::Relaxed);
                 fired += stolen;
             }
         }

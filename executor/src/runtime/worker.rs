@@ -315,7 +315,11 @@ pub(crate) enum Exit {
 
 /// Runs the worker loop on this thread for the core in `worker` until shutdown,
 /// until the core is taken away, or until `main` (if any) completes.
-pub(crate) fn run(handle: &Handle, worker: &WorkerContext, mut main: Option<&mut dyn MainFuture>) -> Exit {
+pub(crate) fn run(
+    handle: &Handle,
+    worker: &WorkerContext,
+    mut main: Option<&mut dyn MainFuture>,
+) -> Exit {
     let shared = &handle.shared;
     let index = worker.index;
     loop {
@@ -450,7 +454,10 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
     let parking = &shared.parking;
     let index = worker.index;
     let (was_searching, watching_lifo) = match worker.core.borrow_mut().as_mut() {
-        Some(core) => (std::mem::replace(&mut core.searching, false), core.watching_lifo()),
+        Some(core) => (
+            std::mem::replace(&mut core.searching, false),
+            core.watching_lifo(),
+        ),
         None => return,
     };
     parking.idle.transition_to_parked(index, was_searching);
@@ -546,7 +553,9 @@ pub(crate) fn hand_off_core() {
             return;
         };
         if let Err(error) = spawn_worker_thread(handle, core) {
-            panic!("ticktock: `block_in_place` could not start a replacement worker thread: {error}");
+            panic!(
+                "ticktock: `block_in_place` could not start a replacement worker thread: {error}"
+            );
         }
     });
 }

@@ -21,7 +21,9 @@ use crate::runtime::Handle;
 
 /// Locks the pool state; a panic never happens under this lock, so poisoning is moot.
 fn lock(state: &Mutex<PoolState>) -> MutexGuard<'_, PoolState> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// How long an idle blocking thread waits for a job before exiting. Long enough

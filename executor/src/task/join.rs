@@ -230,12 +230,13 @@ impl JoinError {
     /// Panics if the error is not a panic (see [`JoinError::try_into_panic`]).
     ///
     /// # Examples
-    /// ```
+    /// Re-raise a task's panic in the awaiting code:
+    /// ```should_panic
     /// let rt = ticktock_executor::Runtime::new().unwrap();
     /// rt.block_on(async {
     ///     let err = ticktock_executor::spawn(async { panic!("boom") }).await.unwrap_err();
-    ///     std::panic::resume_unwind(err.into_panic())
-    /// # ; });
+    ///     std::panic::resume_unwind(err.into_panic());
+    /// });
     /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic()

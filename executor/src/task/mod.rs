@@ -28,8 +28,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub(crate) use blocking::{BlockingPool, DEFAULT_MAX_BLOCKING_THREADS};
-pub use join::{JoinError, JoinHandle};
 pub(crate) use join::TaskOutput;
+pub use join::{JoinError, JoinHandle};
 pub(crate) use registry::{Registry, TaskKey};
 pub use yield_now::yield_now;
 

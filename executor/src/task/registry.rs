@@ -53,7 +53,11 @@ impl Registry {
     /// Reserves a key in the shard for `hint`, calls `spawn(key)` under the shard lock
     /// (it creates the task and returns its waker), and records the waker. Returns
     /// `None` without calling `spawn` if the registry is closed.
-    pub(crate) fn insert<R>(&self, hint: usize, spawn: impl FnOnce(TaskKey) -> (Waker, R)) -> Option<R> {
+    pub(crate) fn insert<R>(
+        &self,
+        hint: usize,
+        spawn: impl FnOnce(TaskKey) -> (Waker, R),
+    ) -> Option<R> {
         let shard_index = hint % self.shards.len();
         let mut shard = lock(&self.shards[shard_index]);
         if shard.closed {
@@ -80,7 +84,10 @@ impl Registry {
 
     /// Number of live tasks.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).tasks.len()).sum()
+        self.shards
+            .iter()
+            .map(|shard| lock(shard).tasks.len())
+            .sum()
     }
 
     /// Closes the registry and returns the wakers of every task still registered.

@@ -171,7 +171,8 @@ impl Interval {
         let due = self.delay.deadline();
         let now = Instant::now();
         let next = if now.saturating_duration_since(due) > MISSED_TICK_THRESHOLD {
-            self.missed_tick_behavior.next_deadline(due, now, self.period)
+            self.missed_tick_behavior
+                .next_deadline(due, now, self.period)
         } else {
             deadline_after(due, self.period)
         };
