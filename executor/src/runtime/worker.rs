@@ -25,6 +25,7 @@
 //! The core is borrowed from the thread-local context only between task polls, so a
 //! task that wakes another task can push it onto the same worker's LIFO slot.
 
+use std::cell::Cell;
 use std::rc::Rc;
 use std::task::Waker;
 
@@ -54,6 +55,11 @@ const GLOBAL_QUEUE_INTERVAL: u32 = 31;
 /// within a few milliseconds (Go's sysmon retakes a P stuck in a syscall after
 /// 20 µs to 10 ms).
 const LIFO_RESCUE_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
+
+thread_local! {
+    /// Set while this worker wakes the tasks of timers it just fired.
+    static WAKING_FIRED_TIMERS: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Most tasks taken from the LIFO slot in a row before the slot's task goes to the
 /// back of the queue: ping-pong pairs keep their cache locality, but cannot starve
@@ -107,6 +113,12 @@ impl Core {
     /// Queues a task woken on this worker. Returns `true` if it landed where other
     /// workers can steal it (so one of them may be worth waking).
     fn push_local(&mut self, handle: &Handle, runnable: Runnable, yielded: bool) -> bool {
+        if WAKING_FIRED_TIMERS.with(Cell::get) {
+            // Tasks of fired timers queue in deadline order (the LIFO slot would
+            // reverse a batch), where idle workers can steal a burst of them.
+            self.queue.push(runnable);
+            return true;
+        }
         if yielded {
             self.queue.push(runnable);
             self.yielded = true;
@@ -414,9 +426,11 @@ fn wake_buffered(worker: &WorkerContext) {
         }
     };
     let mut wakers = wakers;
+    WAKING_FIRED_TIMERS.with(|flag| flag.set(true));
     for waker in wakers.drain(..) {
         waker.wake();
     }
+    WAKING_FIRED_TIMERS.with(|flag| flag.set(false));
     if let Some(core) = worker.core.borrow_mut().as_mut() {
         core.wakers = wakers;
     }
