@@ -6,6 +6,8 @@
 //!   deadline of every store. The other parked workers wait on their condition
 //!   variables (see `idle.rs`).
 //! - A [`mio::Waker`] that breaks the poller out of its wait (Go's `netpollBreak`).
+//! - A precise timer (a `timerfd` on Linux, see `precise.rs`) that ends timed
+//!   waits with nanosecond rather than millisecond resolution.
 //! - `poller_until`: the deadline the poller is sleeping until, so a thread that
 //!   registers a timer can tell whether its deadline is earlier (Go's `sched.pollUntil`
 //!   read by `wakeNetPoller`).
@@ -26,6 +28,7 @@
 use std::io;
 use std::time::Duration;
 
+use super::precise::PreciseTimer;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};
 use ticktock_timer::{Nanos, NO_DEADLINE};
@@ -39,6 +42,9 @@ pub(crate) const NOT_POLLING: Nanos = 0;
 /// The token of the waker's registration in the poll; I/O registrations never use it.
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 
+/// The token of the precise timer's registration (see `precise.rs`).
+const TIMER_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+
 /// Events taken out of the kernel per `epoll_wait` call.
 const EVENTS_CAPACITY: usize = 256;
 
@@ -46,6 +52,7 @@ const EVENTS_CAPACITY: usize = 256;
 pub(crate) struct PollState {
     poll: mio::Poll,
     events: mio::Events,
+    precise: PreciseTimer,
 }
 
 /// The runtime's poller and its wake-up signal. See the module docs.
@@ -64,10 +71,12 @@ impl Driver {
     pub(crate) fn new() -> io::Result<Driver> {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        let precise = PreciseTimer::new(poll.registry(), TIMER_TOKEN)?;
         Ok(Driver {
             poll: Mutex::new(PollState {
                 poll,
                 events: mio::Events::with_capacity(EVENTS_CAPACITY),
+                precise,
             }),
             waker,
             poller_until: AtomicU64::new(NOT_POLLING),
@@ -96,7 +105,12 @@ impl Driver {
     /// published its deadline. Returns after an event, a wake-up or the timeout, with
     /// `poller_until` reset to [`NOT_POLLING`].
     pub(crate) fn poll(&self, state: &mut PollState, timeout: Option<Duration>) {
-        let PollState { poll, events } = state;
+        let PollState {
+            poll,
+            events,
+            precise,
+        } = state;
+        let timeout = precise.arm(timeout);
         match poll.poll(events, timeout) {
             Ok(()) => {}
             // A signal interrupted the wait: the caller re-checks its work anyway.
@@ -104,9 +118,14 @@ impl Driver {
             Err(e) => panic!("ticktock: the mio poller failed: {e}"),
         }
         self.poller_until.store(NOT_POLLING, Ordering::SeqCst);
-        // The waker is edge-triggered: nothing to drain. I/O events have no
-        // consumers yet, so the remaining events need no dispatch.
-        debug_assert!(events.iter().all(|event| event.token() == WAKER_TOKEN));
+        for event in events.iter() {
+            match event.token() {
+                // The waker is edge-triggered: nothing to drain.
+                WAKER_TOKEN => {}
+                TIMER_TOKEN => precise.on_expired(),
+                token => unreachable!("ticktock: event for unknown token {token:?}"),
+            }
+        }
     }
 
     /// Breaks the poller out of its wait (or makes its next wait return at once).

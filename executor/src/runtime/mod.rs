@@ -6,6 +6,7 @@
 //! | `worker.rs` | a worker's core and the worker loop |
 //! | `idle.rs` | the parked set and per-worker parkers |
 //! | `driver.rs` | the mio poller and its earlier-deadline wake-up |
+//! | `precise.rs` | sub-millisecond timed waits (timerfd on Linux) |
 //! | `parking.rs` | the bundle of the two above that timer slots also reach |
 //! | `timers.rs` | per-worker timer stores, firing and stealing |
 //! | `block_on.rs` | blocking a thread on a future |
@@ -18,6 +19,7 @@ mod handle;
 mod idle;
 mod metrics;
 mod parking;
+mod precise;
 mod shared;
 pub(crate) mod timers;
 pub(crate) mod worker;
