@@ -43,6 +43,7 @@
 
 mod context;
 mod coop;
+mod io;
 mod loom;
 pub mod runtime;
 pub mod task;

@@ -8,6 +8,8 @@
 //! - A [`mio::Waker`] that breaks the poller out of its wait (Go's `netpollBreak`).
 //! - A precise timer (a `timerfd` on Linux, see `precise.rs`) that ends timed
 //!   waits with nanosecond rather than millisecond resolution.
+//! - The I/O [`Reactor`]: the events of the same `epoll_wait` are dispatched to it,
+//!   so one wait serves timers and sockets alike.
 //! - `poller_until`: the deadline the poller is sleeping until, so a thread that
 //!   registers a timer can tell whether its deadline is earlier (Go's `sched.pollUntil`
 //!   read by `wakeNetPoller`).
@@ -29,6 +31,7 @@ use std::io;
 use std::time::Duration;
 
 use super::precise::PreciseTimer;
+use crate::io::reactor::Reactor;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};
 use ticktock_timer::{Nanos, NO_DEADLINE};
@@ -64,6 +67,8 @@ pub(crate) struct Driver {
     poller_until: AtomicU64,
     /// Times a newly registered earlier deadline broke the poller's sleep.
     pub(crate) earlier_deadline_wakeups: AtomicU64,
+    /// I/O registrations, fed by the events this poll returns.
+    reactor: Reactor,
 }
 
 impl Driver {
@@ -72,6 +77,7 @@ impl Driver {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
         let precise = PreciseTimer::new(poll.registry(), TIMER_TOKEN)?;
+        let reactor = Reactor::new(poll.registry().try_clone()?);
         Ok(Driver {
             poll: Mutex::new(PollState {
                 poll,
@@ -81,6 +87,7 @@ impl Driver {
             waker,
             poller_until: AtomicU64::new(NOT_POLLING),
             earlier_deadline_wakeups: AtomicU64::new(0),
+            reactor,
         })
     }
 
@@ -118,14 +125,26 @@ impl Driver {
             Err(e) => panic!("ticktock: the mio poller failed: {e}"),
         }
         self.poller_until.store(NOT_POLLING, Ordering::SeqCst);
+        let mut io_events = false;
         for event in events.iter() {
             match event.token() {
                 // The waker is edge-triggered: nothing to drain.
                 WAKER_TOKEN => {}
                 TIMER_TOKEN => precise.on_expired(),
-                token => unreachable!("ticktock: event for unknown token {token:?}"),
+                _ => io_events = true,
             }
         }
+        if io_events {
+            let io = events
+                .iter()
+                .filter(|event| event.token() != WAKER_TOKEN && event.token() != TIMER_TOKEN);
+            self.reactor.dispatch(io);
+        }
+    }
+
+    /// The reactor fed by this driver's poll.
+    pub(crate) fn reactor(&self) -> &Reactor {
+        &self.reactor
     }
 
     /// Breaks the poller out of its wait (or makes its next wait return at once).

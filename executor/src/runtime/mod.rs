@@ -349,10 +349,12 @@ impl Runtime {
         self.handle.metrics()
     }
 
-    /// Shuts down, waiting at most `timeout` for the worker threads to finish their
-    /// current poll. Every task is cancelled and every timer freed either way; a
-    /// thread still busy after `timeout` (say, in blocking code) is left to finish
-    /// on its own.
+    /// Shuts down gracefully within `timeout`: listeners stop accepting at once
+    /// (pending and later accepts fail), the tasks already running keep running
+    /// until they all finish or `timeout` passes, then every remaining task is
+    /// cancelled and dropped and every timer freed. Returns after that, waiting
+    /// for worker threads no longer than what is left of `timeout`; a thread still
+    /// busy then (say, in blocking code) is left to finish on its own.
     ///
     /// # Examples
     /// ```
@@ -362,7 +364,10 @@ impl Runtime {
     /// rt.shutdown_timeout(Duration::from_secs(1));
     /// ```
     pub fn shutdown_timeout(self, timeout: Duration) {
-        self.shutdown(Some(timeout));
+        let deadline = std::time::Instant::now() + timeout;
+        self.handle.shared.drain(deadline);
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        self.shutdown(Some(left));
     }
 
     fn shutdown(&self, timeout: Option<Duration>) {

@@ -12,6 +12,7 @@
 //! | `blocking` | the `spawn_blocking` pool | anyone |
 //! | `idle_cores` | cores not driven by any thread (current-thread flavor between `block_on` calls) | `block_on`, shutdown |
 //! | `threads` | count of worker threads alive, for shutdown to wait on | worker threads at start and exit |
+//! | `draining` | set once by a graceful shutdown; listeners stop accepting | `shutdown_timeout` sets, listeners read |
 //! | `shutdown` | set once; nothing is scheduled after it | shutdown sets, everyone reads |
 //!
 //! # Invariants
@@ -55,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) thread_name: String,
     threads: Mutex<usize>,
     threads_changed: Condvar,
+    /// Set when a graceful shutdown starts: listeners stop accepting, tasks finish.
+    draining: AtomicBool,
     shutdown: AtomicBool,
 }
 
@@ -82,6 +85,7 @@ impl Shared {
             thread_name,
             threads: Mutex::new(0),
             threads_changed: Condvar::new(),
+            draining: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
         }
     }
@@ -89,6 +93,31 @@ impl Shared {
     /// Number of workers.
     pub(crate) fn workers(&self) -> usize {
         self.stealers.len()
+    }
+
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Graceful shutdown, first phase: listeners stop accepting (their pending
+    /// accepts fail), and the tasks already running get until `deadline` to finish.
+    /// Returns when no task is left or the deadline passed. The caller then shuts
+    /// down for real, cancelling what is left.
+    pub(crate) fn drain(&self, deadline: Instant) {
+        if self.draining.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.parking.driver.reactor().wake_all_readers();
+        if self.flavor == super::Flavor::CurrentThread {
+            // Its tasks only run inside `block_on`; nobody would run them now.
+            return;
+        }
+        // Polled, not signalled: task completion is the hot path and must not pay
+        // for this rare wait. The poll interval bounds the extra shutdown latency.
+        const DRAIN_POLL: Duration = Duration::from_millis(1);
+        while self.registry.len() != 0 && Instant::now() < deadline {
+            std::thread::sleep(DRAIN_POLL.min(deadline.saturating_duration_since(Instant::now())));
+        }
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {

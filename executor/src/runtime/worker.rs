@@ -344,12 +344,14 @@ pub(crate) fn run(
             return Exit::Shutdown;
         }
         let mut fired = 0;
+        let mut maintenance = false;
         let step = {
             let mut core = worker.core.borrow_mut();
             match core.as_mut() {
                 None => Step::CoreGone,
                 Some(core) => {
                     if core.tick % EVENT_INTERVAL == 0 {
+                        maintenance = true;
                         fired = fire_timers(handle, core);
                     }
                     match core.next_local(handle) {
@@ -361,6 +363,9 @@ pub(crate) fn run(
         };
         if fired != 0 {
             wake_buffered(worker);
+        }
+        if maintenance {
+            poll_io_now(handle);
         }
         let runnable = match step {
             Step::CoreGone => return Exit::CoreGone,
@@ -436,6 +441,19 @@ fn wake_buffered(worker: &WorkerContext) {
     }
 }
 
+/// A busy worker's look at the sockets: if any are registered and no worker sits
+/// in the poller, poll without blocking so their events are not held up until some
+/// worker parks.
+fn poll_io_now(handle: &Handle) {
+    let driver = &handle.shared.parking.driver;
+    if driver.reactor().live() == 0 {
+        return;
+    }
+    if let Some(mut poll) = driver.try_acquire() {
+        driver.poll(&mut poll, Some(std::time::Duration::ZERO));
+    }
+}
+
 /// Looks for work beyond the local queue: due timers anywhere, then other workers'
 /// queues, then the global queue.
 fn search(handle: &Handle, worker: &WorkerContext) -> Option<Runnable> {
@@ -498,7 +516,8 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
                 parking.parkers[index].park_driver(|| parking.driver.poll(&mut poll, timeout));
                 drop(poll);
                 parking.idle.transition_from_parked(index);
-                if shared.timers.earliest() != NO_DEADLINE {
+                // Somebody must keep watching deadlines and sockets.
+                if shared.timers.earliest() != NO_DEADLINE || parking.driver.reactor().live() != 0 {
                     parking.hand_off_poller();
                 }
             }

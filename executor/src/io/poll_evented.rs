@@ -1,0 +1,122 @@
+//! [`PollEvented`]: a mio source registered with the current runtime's reactor,
+//! with the readiness loop every socket type needs.
+//!
+//! # What it owns
+//! The source itself and its readiness record. Dropping it deregisters the source
+//! (then closes it), so no registration or file descriptor outlives its owner.
+//!
+//! # Examples of use (inside the crate)
+//! A socket type wraps `PollEvented<mio::net::TcpStream>` and implements
+//! `poll_read` as `self.io.poll_io(cx, Direction::Read, |s| s.read(buf))`: the
+//! operation runs when the source looks ready, and a `WouldBlock` clears the
+//! readiness and waits for the next event.
+
+use std::io;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::reactor::{Direction, ReadyEvent, ScheduledIo};
+use crate::runtime::Handle;
+
+/// A registered mio source. See the module docs.
+pub(crate) struct PollEvented<S: mio::event::Source> {
+    /// `None` only after [`PollEvented::into_inner`].
+    source: Option<S>,
+    io: Arc<ScheduledIo>,
+    handle: Handle,
+}
+
+impl<S: mio::event::Source> PollEvented<S> {
+    /// Registers `source` with the current runtime's reactor for `interest`.
+    ///
+    /// # Panics
+    /// Panics if called outside a ticktock runtime.
+    #[track_caller]
+    pub(crate) fn new(mut source: S, interest: mio::Interest) -> io::Result<PollEvented<S>> {
+        let Some(handle) = Handle::try_current() else {
+            panic!(
+                "ticktock: an I/O object was created outside a ticktock runtime; create \
+                 sockets from a task, from inside `Runtime::block_on`, or after \
+                 `Runtime::enter`"
+            );
+        };
+        let io = handle.shared.parking.driver.reactor().register(&mut source, interest)?;
+        Ok(PollEvented {
+            source: Some(source),
+            io,
+            handle,
+        })
+    }
+
+    /// The source.
+    pub(crate) fn get_ref(&self) -> &S {
+        self.source.as_ref().expect("source present until into_inner")
+    }
+
+    /// The source, mutably.
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        self.source.as_mut().expect("source present until into_inner")
+    }
+
+    /// Waits until the source looks ready in `direction`.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<ReadyEvent> {
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.io.poll_ready(cx, direction)
+    }
+
+    /// Clears readiness after an operation returned `WouldBlock`.
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
+        self.io.clear_readiness(event);
+    }
+
+    /// Runs `op` on the source whenever it looks ready in `direction`, until it
+    /// does not return `WouldBlock`.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let event = match self.poll_ready(cx, direction) {
+                Poll::Ready(event) => event,
+                Poll::Pending => return Poll::Pending,
+            };
+            match op(self.get_ref()) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.clear_readiness(event);
+                }
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// Whether the runtime is draining for a graceful shutdown: listeners check it
+    /// and stop accepting (see `Runtime::shutdown_timeout`).
+    pub(crate) fn runtime_is_draining(&self) -> bool {
+        self.handle.shared.is_draining()
+    }
+
+    /// Deregisters and returns the source.
+    pub(crate) fn into_inner(mut self) -> S {
+        let mut source = self.source.take().expect("source present until into_inner");
+        self.handle.shared.parking.driver.reactor().deregister(&mut source, &self.io);
+        source
+    }
+}
+
+impl<S: mio::event::Source> Drop for PollEvented<S> {
+    fn drop(&mut self) {
+        if let Some(mut source) = self.source.take() {
+            self.handle.shared.parking.driver.reactor().deregister(&mut source, &self.io);
+        }
+    }
+}
+
+impl<S: mio::event::Source + std::fmt::Debug> std::fmt::Debug for PollEvented<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollEvented").field("source", &self.source).finish()
+    }
+}
