@@ -365,3 +365,59 @@ fn a_busy_task_cannot_starve_timers() {
         spinner.abort();
     });
 }
+
+#[test]
+fn block_on_awaiting_a_sleep_learns_of_shutdown_instead_of_hanging() {
+    let rt = runtime(2);
+    let handle = rt.handle().clone();
+    let waiter = std::thread::spawn(move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle.block_on(sleep(Duration::from_secs(3600)));
+        }))
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    drop(rt);
+    let result = waiter.join().unwrap();
+    let payload = result.expect_err("the sleep completed early instead of reporting shutdown");
+    let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("polled after its runtime shut down"), "{message}");
+}
+
+#[test]
+fn paused_time_auto_advances_and_advance_fires_timers() {
+    let rt = ticktock::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        ticktock::time::pause();
+        let real = Instant::now();
+        let start = ticktock::time::sleep(Duration::ZERO).deadline();
+        // Auto-advance: an hour passes instantly.
+        let s = sleep(Duration::from_secs(3600));
+        let deadline = s.deadline();
+        s.await;
+        assert_eq!(deadline - start, Duration::from_secs(3600));
+        // Interval tick counts are exact under virtual time.
+        let mut interval = ticktock::time::interval(Duration::from_millis(10));
+        let first = interval.tick().await;
+        let mut last = first;
+        for _ in 0..100 {
+            last = interval.tick().await;
+        }
+        assert_eq!(last - first, Duration::from_millis(1000));
+        // advance() fires what became due before the caller continues.
+        let sleeper = ticktock::spawn(sleep(Duration::from_secs(10)));
+        ticktock::task::yield_now().await; // let it register
+        ticktock::time::advance(Duration::from_secs(10)).await;
+        assert!(sleeper.is_finished());
+        let timed_out = ticktock::time::timeout(Duration::from_secs(5), std::future::pending::<()>()).await;
+        assert!(timed_out.is_err());
+        ticktock::time::resume();
+        assert!(real.elapsed() < Duration::from_secs(2), "virtual time took real time");
+    });
+}
+
+#[test]
+fn pause_on_a_multi_thread_runtime_panics_with_a_message() {
+    let rt = runtime(1);
+    let err = rt.block_on(async { ticktock::spawn(async { ticktock::time::pause() }).await.unwrap_err() });
+    assert!(err.to_string().contains("requires a current-thread runtime"), "{err}");
+}

@@ -6,7 +6,8 @@
 //!   [`Handle::enter`](crate::Handle::enter)). `spawn`, `sleep` and friends find
 //!   their runtime here.
 //! - `worker`: the worker state of a worker thread: its index and its [`Core`] (run
-//!   queue, LIFO slot, timer buffer). The core is borrowed only for a few
+//!   queue, tick counter, timer buffer; its LIFO slot lives in the shared state so
+//!   a worker stuck in one poll can have it taken). The core is borrowed only for a few
 //!   instructions at a time and never while a task runs, so a task that wakes
 //!   another task can push it onto this worker's queue.
 //! - `in_block_on`: set while this thread is inside `block_on`, to refuse nesting.

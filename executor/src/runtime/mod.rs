@@ -10,10 +10,12 @@
 //! | `parking.rs` | the bundle of the two above that timer slots also reach |
 //! | `timers.rs` | per-worker timer stores, firing and stealing |
 //! | `block_on.rs` | blocking a thread on a future |
+//! | `clock.rs` | the runtime's clock, real or paused |
 //! | `handle.rs` | [`Handle`] |
 //! | `metrics.rs` | counters and their snapshot |
 
 mod block_on;
+pub(crate) mod clock;
 mod driver;
 mod handle;
 mod idle;

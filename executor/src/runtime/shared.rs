@@ -223,7 +223,8 @@ impl Shared {
     }
 
     /// Drops what no thread will run any more: queued tasks, idle cores and every
-    /// timer (its waker is dropped, which frees a task whose only waker it was).
+    /// timer (its waker is woken, then dropped: tasks are already cancelled, so
+    /// this frees a task whose only waker it was).
     fn free_leftovers(&self) {
         self.drain_injector();
         for slot in self.lifo.iter() {
@@ -235,6 +236,10 @@ impl Shared {
         for slot in self.timers.slots() {
             slot.drain(&mut wakers);
         }
-        drop(wakers);
+        // Woken, not just dropped: a `block_on` future awaiting a sleep must learn
+        // that no timer will fire any more (its `Sleep` then panics with a message).
+        for waker in wakers {
+            waker.wake();
+        }
     }
 }

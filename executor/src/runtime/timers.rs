@@ -5,8 +5,8 @@
 //! - [`TimerSlot`]: a [`TimerStore`] (the 4-ary heap from `ticktock-timer`) behind a
 //!   mutex, plus `next_when`, the store's earliest deadline published in an atomic
 //!   (Go's `timer0When`) so other workers and the poller read it without the lock.
-//! - [`Timers`]: all slots of a runtime, the epoch deadlines are measured from, and
-//!   the poller they wake.
+//! - [`Timers`]: all slots of a runtime and the [`Clock`] deadlines are measured
+//!   on.
 //!
 //! # Invariants
 //! - `next_when` is a *lower bound* on the store's earliest live deadline: it is lowered
@@ -30,9 +30,10 @@ use std::time::Instant;
 
 use ticktock_timer::{Nanos, StoreId, TimerStore, MAX_DEADLINE, NO_DEADLINE};
 
+use super::clock::Clock;
 use super::parking::Parking;
 use crate::loom::lock;
-use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
 
 /// Per-store counters kept outside the store's lock, readable at any time.
@@ -49,22 +50,25 @@ pub(crate) struct TimerSlot {
     next_when: AtomicU64,
     /// The poller to wake when this store gets an earlier deadline.
     parking: Arc<Parking>,
-    /// Deadlines are nanoseconds since this instant.
-    epoch: Instant,
+    /// Deadlines are nanoseconds since this clock's epoch.
+    clock: Arc<Clock>,
     pub(crate) counters: SlotCounters,
     /// Every slot of the runtime, to follow a migrated entry to its new store.
     siblings: OnceLock<Weak<[Arc<TimerSlot>]>>,
+    /// Set at runtime shutdown: nothing fires timers any more.
+    closed: AtomicBool,
 }
 
 impl TimerSlot {
-    fn new(id: u32, parking: Arc<Parking>, epoch: Instant) -> TimerSlot {
+    fn new(id: u32, parking: Arc<Parking>, clock: Arc<Clock>) -> TimerSlot {
         TimerSlot {
             store: Mutex::new(TimerStore::new(StoreId(id))),
             next_when: AtomicU64::new(NO_DEADLINE),
             parking,
-            epoch,
+            clock,
             counters: SlotCounters::default(),
             siblings: OnceLock::new(),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -88,22 +92,14 @@ impl TimerSlot {
         self.next_when.load(Ordering::SeqCst)
     }
 
-    /// Converts an instant into nanoseconds since the epoch, rounded *up*, so that a
-    /// timer firing at `now_nanos() >= when` never fires before `deadline`.
-    /// Saturates (a far-future deadline is clamped by the store).
+    /// An instant as nanoseconds since the clock's epoch (see [`Clock::nanos_at`]).
     pub(crate) fn deadline_nanos(&self, deadline: Instant) -> Nanos {
-        match deadline.checked_duration_since(self.epoch) {
-            Some(since) => {
-                let nanos = since.as_nanos();
-                u64::try_from(nanos).unwrap_or(u64::MAX)
-            }
-            None => 0,
-        }
+        self.clock.nanos_at(deadline)
     }
 
-    /// Nanoseconds since the epoch now, rounded down.
+    /// Nanoseconds since the epoch now, on the runtime's clock.
     pub(crate) fn now_nanos(&self) -> Nanos {
-        nanos_since(self.epoch)
+        self.clock.now_nanos()
     }
 
     /// Must be called with the store locked (`next_when` is only written under the
@@ -159,17 +155,20 @@ impl TimerSlot {
         self.expire_locked(&mut store, now, wakers)
     }
 
-    /// Runtime shutdown: takes every waker out and marks pending timers fired.
+    /// Whether the runtime shut down (no thread fires this store's timers now).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Runtime shutdown: closes the store, takes every waker out and marks pending
+    /// timers fired. The caller wakes the wakers: a `Sleep` still awaited (by a
+    /// `block_on` caller) then learns of the shutdown instead of hanging.
     pub(crate) fn drain(&self, wakers: &mut Vec<Waker>) {
         let mut store = self.lock();
+        self.closed.store(true, Ordering::SeqCst);
         store.drain_wakers(|waker| wakers.push(waker));
         self.next_when.store(NO_DEADLINE, Ordering::SeqCst);
     }
-}
-
-/// Nanoseconds elapsed since `epoch`, saturating.
-pub(crate) fn nanos_since(epoch: Instant) -> Nanos {
-    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// All the timer stores of one runtime.
@@ -177,22 +176,22 @@ pub(crate) struct Timers {
     /// Slots `0..workers` belong to the workers; the last one is the shared home of
     /// threads that are not workers (block_on callers, blocking threads).
     slots: Arc<[Arc<TimerSlot>]>,
-    pub(crate) epoch: Instant,
+    pub(crate) clock: Arc<Clock>,
 }
 
 impl Timers {
     pub(crate) fn new(workers: usize, parking: &Arc<Parking>) -> Timers {
-        let epoch = Instant::now();
+        let clock = Arc::new(Clock::new());
         let slots: Arc<[Arc<TimerSlot>]> = (0..=workers)
             .map(|id| {
                 let id = u32::try_from(id).expect("ticktock: too many workers");
-                Arc::new(TimerSlot::new(id, parking.clone(), epoch))
+                Arc::new(TimerSlot::new(id, parking.clone(), clock.clone()))
             })
             .collect();
         for slot in slots.iter() {
             let _ = slot.siblings.set(Arc::downgrade(&slots));
         }
-        Timers { slots, epoch }
+        Timers { slots, clock }
     }
 
     /// The slot of store `id` (a worker index, or [`Timers::external_id`]).
@@ -210,9 +209,9 @@ impl Timers {
         &self.slots
     }
 
-    /// Nanoseconds since the epoch now.
+    /// Nanoseconds since the epoch now, on the runtime's clock.
     pub(crate) fn now_nanos(&self) -> Nanos {
-        nanos_since(self.epoch)
+        self.clock.now_nanos()
     }
 
     /// The earliest published deadline over all stores (O(stores), no locks).
@@ -263,5 +262,15 @@ pub(crate) fn home_slot() -> Option<Arc<TimerSlot>> {
             _ => timers.external_id(),
         };
         Some(timers.slot(id).clone())
+    })
+}
+
+/// Now, on the clock of the current thread's runtime; the real clock outside any
+/// runtime. Every deadline computed from "now" (sleep, timeout, interval) uses it,
+/// so paused time applies to them.
+pub(crate) fn clock_now() -> Instant {
+    crate::context::with_handle(|handle| match handle {
+        Some(handle) => handle.shared.timers.clock.now(),
+        None => Instant::now(),
     })
 }

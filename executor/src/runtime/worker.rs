@@ -1,8 +1,10 @@
 //! The worker loop: run tasks, fire timers, steal, park.
 //!
 //! # What it owns
-//! [`Core`]: a worker's private state (its local run queue, LIFO slot, tick counter,
-//! random state and a reusable buffer of fired wakers). A core is driven by exactly
+//! [`Core`]: a worker's private state (its local run queue, tick counter, random
+//! state and a reusable buffer of fired wakers), and [`LifoSlot`]: the task it woke
+//! last, kept in the shared state in a lock-free cell so that another worker can
+//! take it if this one is stuck in a long poll (Go steals `runnext` likewise). A core is driven by exactly
 //! one thread at a time: a worker thread, or, in the current-thread flavor, the thread
 //! inside `block_on`. `block_in_place` hands a core to a fresh thread.
 //!
@@ -14,6 +16,7 @@
 //!   │              └─ local queue ─ global queue
 //!   │   none? search: fire own due timers ─ steal due timers of every other store
 //!   │                 ─ steal half of a random victim's queue ─ global queue
+//!   │                 ─ the LIFO task of a worker stuck in one poll since last look
 //!   │   none? park: announce ─ re-check queues and deadlines ─ sleep
 //!   │         (in the mio poller until the earliest deadline of all stores if the
 //!   │          poller is free, else on the condition variable)
@@ -24,6 +27,7 @@
 //! # Ground rules
 //! The core is borrowed from the thread-local context only between task polls, so a
 //! task that wakes another task can push it onto the same worker's LIFO slot.
+//! Tasks woken by fired timers go to the back of the queue in deadline order.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -60,6 +64,11 @@ thread_local! {
     /// Set while this worker wakes the tasks of timers it just fired.
     static WAKING_FIRED_TIMERS: Cell<bool> = const { Cell::new(false) };
 }
+
+/// Tasks a current-thread `block_on` runs between two polls of its woken main
+/// future when tasks are queued: the main future cannot starve the tasks it
+/// spawns and wakes, nor they it (tokio uses the same figure as its event interval).
+const MAIN_BATCH: u32 = EVENT_INTERVAL;
 
 /// Most tasks taken from the LIFO slot in a row before the slot's task goes to the
 /// back of the queue: ping-pong pairs keep their cache locality, but cannot starve
@@ -334,10 +343,16 @@ pub(crate) fn run(
 ) -> Exit {
     let shared = &handle.shared;
     let index = worker.index;
+    let mut tasks_since_main = MAIN_BATCH;
     loop {
         if let Some(main) = main.as_mut() {
-            if main.poll_if_woken() {
-                return Exit::MainDone;
+            // A woken main future waits for up to MAIN_BATCH queued tasks first, so
+            // that the tasks it woke (or that fired while it yielded) get to run.
+            if main.is_woken() && (tasks_since_main >= MAIN_BATCH || local_queue_is_empty(handle, worker)) {
+                tasks_since_main = 0;
+                if main.poll_if_woken() {
+                    return Exit::MainDone;
+                }
             }
         }
         if shared.is_shutdown() {
@@ -383,8 +398,20 @@ pub(crate) fn run(
         };
         found_work(handle, worker);
         shared.counters[index].polls.fetch_add(1, Ordering::Relaxed);
+        tasks_since_main = tasks_since_main.saturating_add(1);
         runnable.run();
     }
+}
+
+/// Whether this worker's own queue and LIFO slot are empty.
+fn local_queue_is_empty(handle: &Handle, worker: &WorkerContext) -> bool {
+    let lifo_empty = !handle.shared.lifo[worker.index].looks_occupied();
+    lifo_empty
+        && worker
+            .core
+            .borrow()
+            .as_ref()
+            .is_none_or(|core| core.queue.is_empty())
 }
 
 /// A searching worker found a task: if it was the last searcher, wake another
@@ -441,6 +468,19 @@ fn wake_buffered(worker: &WorkerContext) {
     }
 }
 
+/// Fires every due timer of every store now and wakes their tasks (in deadline
+/// order onto this thread's queue if it drives a core). Used by `time::advance`.
+pub(crate) fn fire_all_due(handle: &Handle) {
+    let timers = &handle.shared.timers;
+    let mut wakers = Vec::new();
+    timers.steal_due(None, timers.now_nanos(), &mut wakers);
+    WAKING_FIRED_TIMERS.with(|flag| flag.set(true));
+    for waker in wakers {
+        waker.wake();
+    }
+    WAKING_FIRED_TIMERS.with(|flag| flag.set(false));
+}
+
 /// A busy worker's look at the sockets: if any are registered and no worker sits
 /// in the poller, poll without blocking so their events are not held up until some
 /// worker parks.
@@ -493,6 +533,19 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
         None => return,
     };
     parking.idle.transition_to_parked(index, was_searching);
+    if shared.timers.clock.is_paused() && shared.flavor == super::Flavor::CurrentThread {
+        // Paused time and nothing to run: jump to the next deadline instead of
+        // sleeping (auto-advance). With no deadline pending, park as usual.
+        let earliest = shared.timers.earliest();
+        if earliest != NO_DEADLINE && !must_stay_awake(handle, main) {
+            shared.timers.clock.advance_to(earliest);
+            parking.idle.transition_from_parked(index);
+            if let Some(core) = worker.core.borrow_mut().as_mut() {
+                core.searching = true;
+            }
+            return;
+        }
+    }
     if !must_stay_awake(handle, main) {
         shared.counters[index].parks.fetch_add(1, Ordering::Relaxed);
         match parking.driver.try_acquire() {
@@ -509,7 +562,12 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
                         break earliest;
                     }
                 };
-                let mut timeout = timeout_until(deadline, shared.timers.now_nanos());
+                let mut timeout = if shared.timers.clock.is_paused() {
+                    // Virtual deadlines mean nothing to the OS: wait to be woken.
+                    None
+                } else {
+                    timeout_until(deadline, shared.timers.now_nanos())
+                };
                 if watching_lifo {
                     timeout = Some(timeout.map_or(LIFO_RESCUE_DELAY, |t| t.min(LIFO_RESCUE_DELAY)));
                 }

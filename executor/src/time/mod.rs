@@ -32,12 +32,14 @@
 
 pub mod error;
 mod interval;
+mod pause;
 mod sleep;
 mod timeout;
 
 use std::time::Duration;
 
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use pause::{advance, pause, resume};
 pub use sleep::Sleep;
 pub use std::time::Instant;
 pub use timeout::{timeout, timeout_at, Timeout};
@@ -55,7 +57,7 @@ pub use timeout::{timeout, timeout_at, Timeout};
 /// ```
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep::new(sleep::deadline_after(Instant::now(), duration))
+    Sleep::new(sleep::deadline_after(crate::runtime::timers::clock_now(), duration))
 }
 
 /// Waits until `deadline`. A deadline in the past completes on first poll.

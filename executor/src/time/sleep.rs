@@ -180,6 +180,16 @@ impl Sleep {
         }
     }
 
+    #[cold]
+    fn panic_shut_down(&self) -> ! {
+        panic!(
+            "ticktock: a `Sleep` (created at {}) was polled after its runtime shut down; \
+             no timer can fire any more (the runtime was dropped or shut down while this \
+             future was still waiting on it)",
+            self.site
+        );
+    }
+
     fn register(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(slot) = crate::runtime::timers::home_slot() else {
             panic!(
@@ -192,6 +202,9 @@ impl Sleep {
         if when <= slot.now_nanos() {
             self.elapsed = true;
             return Poll::Ready(());
+        }
+        if slot.is_closed() {
+            self.panic_shut_down();
         }
         let key = {
             let mut store = slot.lock();
@@ -229,6 +242,12 @@ impl Future for Sleep {
         drop(replaced);
         match state {
             PollState::Fired => {
+                let slot = &registration.slot;
+                if slot.is_closed() && slot.deadline_nanos(this.deadline) > slot.now_nanos() {
+                    // Shutdown marked it fired; completing early would break
+                    // the never-early guarantee, and waiting would hang forever.
+                    this.panic_shut_down();
+                }
                 this.elapsed = true;
                 Poll::Ready(())
             }

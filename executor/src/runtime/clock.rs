@@ -1,0 +1,124 @@
+//! The runtime's clock: real time, or virtual time frozen for tests.
+//!
+//! # What it owns
+//! The epoch every timer deadline is measured from (nanoseconds since it), and the
+//! pause state behind [`time::pause`](crate::time::pause),
+//! [`time::resume`](crate::time::resume) and [`time::advance`](crate::time::advance).
+//!
+//! # Model
+//! `now = real elapsed since epoch + offset`, or the frozen value while paused.
+//! Pausing freezes `now`; advancing moves the frozen value forward; resuming lets
+//! it run again from where it stood (the offset keeps what was advanced). While
+//! paused, an idle current-thread runtime jumps the clock to the next deadline
+//! instead of sleeping (auto-advance), so tests of timeout logic take no time.
+//!
+//! # Invariants
+//! `now` never goes backwards. The running clock costs two relaxed loads over a
+//! plain `Instant::now()`.
+
+use std::time::{Duration, Instant};
+
+use ticktock_timer::Nanos;
+
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// See the module docs.
+pub(crate) struct Clock {
+    epoch: Instant,
+    paused: AtomicBool,
+    /// `now` while paused.
+    frozen: AtomicU64,
+    /// Added to the real elapsed time while running (what was advanced while paused).
+    offset: AtomicU64,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Clock {
+        Clock {
+            epoch: Instant::now(),
+            paused: AtomicBool::new(false),
+            frozen: AtomicU64::new(0),
+            offset: AtomicU64::new(0),
+        }
+    }
+
+    fn real_nanos(&self) -> Nanos {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Nanoseconds since the epoch now (rounded down).
+    pub(crate) fn now_nanos(&self) -> Nanos {
+        if self.paused.load(Ordering::Acquire) {
+            self.frozen.load(Ordering::Acquire)
+        } else {
+            self.real_nanos()
+                .saturating_add(self.offset.load(Ordering::Relaxed))
+        }
+    }
+
+    /// The current instant on this clock.
+    pub(crate) fn now(&self) -> Instant {
+        self.instant_at(self.now_nanos())
+    }
+
+    /// The instant `nanos` after the epoch.
+    pub(crate) fn instant_at(&self, nanos: Nanos) -> Instant {
+        self.epoch + Duration::from_nanos(nanos)
+    }
+
+    /// An instant as nanoseconds since the epoch. Exact (an `Instant` has
+    /// nanosecond resolution), while `now_nanos` truncates, so a timer firing when
+    /// `now_nanos() >= when` never fires before the instant. Instants before the
+    /// epoch map to 0; far ones saturate (the store clamps them).
+    pub(crate) fn nanos_at(&self, deadline: Instant) -> Nanos {
+        match deadline.checked_duration_since(self.epoch) {
+            Some(since) => u64::try_from(since.as_nanos()).unwrap_or(u64::MAX),
+            None => 0,
+        }
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+
+    /// Freezes the clock. Panics if it already is.
+    pub(crate) fn pause(&self) {
+        assert!(
+            !self.is_paused(),
+            "ticktock: `time::pause` called while time is already paused"
+        );
+        self.frozen.store(self.now_nanos(), Ordering::Release);
+        self.paused.store(true, Ordering::Release);
+    }
+
+    /// Lets the clock run again from its frozen value. Panics if it is not paused.
+    pub(crate) fn resume(&self) {
+        assert!(
+            self.is_paused(),
+            "ticktock: `time::resume` called while time is not paused"
+        );
+        let frozen = self.frozen.load(Ordering::Acquire);
+        self.offset
+            .store(frozen.saturating_sub(self.real_nanos()), Ordering::Relaxed);
+        self.paused.store(false, Ordering::Release);
+    }
+
+    /// Moves the frozen clock forward to `nanos` if that is later (never backwards).
+    pub(crate) fn advance_to(&self, nanos: Nanos) {
+        self.frozen.fetch_max(nanos, Ordering::AcqRel);
+    }
+
+    /// Moves the frozen clock forward by `by`. Panics if it is not paused.
+    pub(crate) fn advance(&self, by: Duration) {
+        assert!(
+            self.is_paused(),
+            "ticktock: `time::advance` requires paused time; call `time::pause` first"
+        );
+        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let _ = self
+            .frozen
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                Some(now.saturating_add(by))
+            });
+    }
+}
