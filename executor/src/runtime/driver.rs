@@ -15,13 +15,10 @@
 //!   read by `wakeNetPoller`).
 //!
 //! # The earlier-deadline protocol (no lost wake-up)
-//! The poller publishes the deadline it will sleep until, then re-reads every store's
-//! earliest deadline; a registering thread publishes its store's new earliest deadline,
-//! then reads `poller_until`. Both sides use `SeqCst`, so at least one of them sees
-//! the other: either the poller's re-read finds the new deadline and it lowers its
-//! timeout, or the registrant sees the poller's deadline, finds its own earlier and
-//! wakes it. A registrant whose deadline is not earlier does nothing (counted by no
-//! metric, and tested: later timers never wake the poller).
+//! See `poller_deadline.rs`: the poller publishes its deadline and re-reads the
+//! stores; a registrant lowers its store's deadline and then the published one,
+//! waking the poller only when its deadline is earlier. Later deadlines never wake
+//! it (tested through the `earlier_deadline_wakeups` metric).
 //!
 //! # Ground rules
 //! - Only the holder of the `poll` mutex calls [`Driver::poll`].
@@ -34,13 +31,9 @@ use super::precise::PreciseTimer;
 use crate::io::reactor::Reactor;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};
+use super::poller_deadline::PollerDeadline;
 use ticktock_timer::{Nanos, NO_DEADLINE};
 
-/// `poller_until` value meaning "no worker is sleeping in the poller".
-///
-/// Zero is safe as a sentinel: a registrant only wakes the poller when its deadline
-/// is strictly earlier than `poller_until`, and no deadline is earlier than zero.
-pub(crate) const NOT_POLLING: Nanos = 0;
 
 /// The token of the waker's registration in the poll; I/O registrations never use it.
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
@@ -62,9 +55,9 @@ pub(crate) struct PollState {
 pub(crate) struct Driver {
     poll: Mutex<PollState>,
     waker: mio::Waker,
-    /// Deadline (ns since the epoch) the poller sleeps until; [`NOT_POLLING`] when no
-    /// worker is in the poller; [`NO_DEADLINE`] when it sleeps without a timeout.
-    poller_until: AtomicU64,
+    /// Deadline (ns since the epoch) the poller sleeps until; `NO_DEADLINE` when it
+    /// sleeps without a timeout.
+    poller_until: PollerDeadline,
     /// Times a newly registered earlier deadline broke the poller's sleep.
     pub(crate) earlier_deadline_wakeups: AtomicU64,
     /// I/O registrations, fed by the events this poll returns.
@@ -85,7 +78,7 @@ impl Driver {
                 precise,
             }),
             waker,
-            poller_until: AtomicU64::new(NOT_POLLING),
+            poller_until: PollerDeadline::new(),
             earlier_deadline_wakeups: AtomicU64::new(0),
             reactor,
         })
@@ -98,12 +91,12 @@ impl Driver {
 
     /// Publishes the deadline the poller is about to sleep until (see module docs).
     pub(crate) fn publish_poller_until(&self, until: Nanos) {
-        self.poller_until.store(until, Ordering::SeqCst);
+        self.poller_until.publish(until);
     }
 
     /// Whether a worker is (about to be) sleeping in the poller.
     pub(crate) fn is_polling(&self) -> bool {
-        self.poller_until.load(Ordering::SeqCst) != NOT_POLLING
+        self.poller_until.is_polling()
     }
 
     /// Waits in the poller for at most `timeout` (`None`: until woken).
@@ -124,7 +117,7 @@ impl Driver {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => panic!("ticktock: the mio poller failed: {e}"),
         }
-        self.poller_until.store(NOT_POLLING, Ordering::SeqCst);
+        self.poller_until.clear();
         let mut io_events = false;
         for event in events.iter() {
             match event.token() {
@@ -157,26 +150,13 @@ impl Driver {
     /// Called after a store's earliest deadline dropped to `when`: wakes the poller
     /// only if it sleeps past `when` (Go's `wakeNetPoller`). Returns whether it woke it.
     pub(crate) fn wake_for_deadline(&self, when: Nanos) -> bool {
-        let mut until = self.poller_until.load(Ordering::SeqCst);
-        while when < until {
-            // Lower the published deadline first, so that a burst of earlier timers
-            // costs one wake-up, not one per timer.
-            match self.poller_until.compare_exchange(
-                until,
-                when,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => {
-                    self.earlier_deadline_wakeups
-                        .fetch_add(1, Ordering::Relaxed);
-                    self.wake();
-                    return true;
-                }
-                Err(current) => until = current,
-            }
+        if self.poller_until.lower_to(when) {
+            self.earlier_deadline_wakeups.fetch_add(1, Ordering::Relaxed);
+            self.wake();
+            true
+        } else {
+            false
         }
-        false
     }
 }
 

@@ -6,6 +6,7 @@
 //! | `worker.rs` | a worker's core and the worker loop |
 //! | `idle.rs` | the parked set and per-worker parkers |
 //! | `driver.rs` | the mio poller and its earlier-deadline wake-up |
+//! | `poller_deadline.rs` | the atomic protocol behind that wake-up (loom-checked) |
 //! | `precise.rs` | sub-millisecond timed waits (timerfd on Linux) |
 //! | `parking.rs` | the bundle of the two above that timer slots also reach |
 //! | `timers.rs` | per-worker timer stores, firing and stealing |
@@ -21,6 +22,7 @@ mod handle;
 mod idle;
 mod metrics;
 mod parking;
+mod poller_deadline;
 mod precise;
 mod shared;
 pub(crate) mod timers;

@@ -555,9 +555,7 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
                 // us if earlier) or is seen by the re-read.
                 let deadline = loop {
                     let earliest = shared.timers.earliest();
-                    parking
-                        .driver
-                        .publish_poller_until(earliest.max(super::driver::NOT_POLLING + 1));
+                    parking.driver.publish_poller_until(earliest);
                     if shared.timers.earliest() >= earliest {
                         break earliest;
                     }
