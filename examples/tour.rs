@@ -1,6 +1,6 @@
 //! A tour of ticktock: `cargo run --release --example tour`.
 //!
-//! One two-worker runtime, seven short scenes, about half a second in all:
+//! One two-worker runtime, eight short scenes, well under a second in all:
 //!
 //! 1. tasks sleeping: several tasks with different sleeps, when each woke and how late;
 //! 2. an interval ticking five times, on schedule;
@@ -9,7 +9,9 @@
 //!    register a timer and are dropped, and the heap that stays small;
 //! 5. `Sleep::reset` moving an armed one-second sleep earlier;
 //! 6. `spawn_blocking` running blocking code while a timer keeps ticking;
-//! 7. a panicking task, caught as a `JoinError`;
+//! 7. `block_in_place`: a worker's queue and timer heap handed to a new thread, its
+//!    timers firing while the old thread blocks;
+//! 8. a panicking task, caught as a `JoinError`;
 //!
 //! and finally a per-worker timer report from `Runtime::metrics`.
 //!
@@ -23,6 +25,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use ticktock::task::{spawn_blocking, yield_now, JoinError};
+use ticktock::time::error::Elapsed;
 use ticktock::time::{interval, sleep, timeout, Sleep};
 use ticktock::{Builder, Handle, RuntimeMetrics, TimerMetrics};
 
@@ -59,7 +62,7 @@ fn main() {
         .build()
         .expect("the OS refused a poller or a thread");
 
-    println!("ticktock tour: a multi-thread runtime with 2 workers, one timer heap each\n");
+    println!("ticktock tour: a multi-thread runtime with 2 workers, one timer heap each");
     rt.block_on(async {
         tasks_sleeping().await;
         interval_ticking().await;
@@ -100,7 +103,7 @@ async fn tasks_sleeping() {
     woken.sort_by_key(|&(_, _, woke, _, _)| woke);
     for (id, millis, woke, late, thread) in woken {
         println!(
-            "  task {id}  sleep({millis:>2} ms)  woke at +{:>8}  late {:>8}  on {thread}",
+            "  task {id}  sleep({millis:>2} ms)  woke at +{:>9}  late {:>9}  on {thread}",
             ms(woke - start),
             ms(late),
         );
@@ -114,13 +117,13 @@ async fn interval_ticking() {
     let first = ticks.tick().await;
     println!(
         "  interval({}): the first tick is immediate",
-        ms(TICK_PERIOD)
+        whole_ms(TICK_PERIOD)
     );
     for n in 1..=TICKS {
         let scheduled = ticks.tick().await;
         let observed = Instant::now();
         println!(
-            "  tick {n}  scheduled +{:>8}  observed +{:>8}  late {:>8}",
+            "  tick {n}  scheduled +{:>9}  observed +{:>9}  late {:>9}",
             ms(scheduled - first),
             ms(observed - first),
             ms(observed - scheduled),
@@ -135,8 +138,8 @@ async fn timeouts() {
     let result = timeout(TIMEOUT, sleep(Duration::from_secs(1))).await;
     println!(
         "  timeout({}, sleep(1 s))   -> {:<18} after {}",
-        ms(TIMEOUT),
-        format!("{result:?}"),
+        whole_ms(TIMEOUT),
+        outcome(&result),
         ms(start.elapsed()),
     );
     let start = Instant::now();
@@ -147,8 +150,8 @@ async fn timeouts() {
     .await;
     println!(
         "  timeout({}, sleep(10 ms)) -> {:<18} after {}",
-        ms(TIMEOUT),
-        format!("{result:?}"),
+        whole_ms(TIMEOUT),
+        outcome(&result),
         ms(start.elapsed()),
     );
     println!("  (the second one's 50 ms timer was freed when the timeout returned)");
@@ -189,11 +192,13 @@ async fn timeouts_in_a_loop() {
         .map(|w| w.timers.compactions)
         .sum();
     println!(
-        "  {LOOP_TIMEOUTS} x timeout(30 s, yield_now()) next to {BACKGROUND_SLEEPS} live 60 s sleeps, in {}",
+        "  {LOOP_TIMEOUTS} x timeout(30 s, yield_now()) \
+         next to {BACKGROUND_SLEEPS} live 60 s sleeps, in {}",
         ms(took),
     );
     println!(
-        "  heap elements on the workers, sampled: at most {largest_heap} (Go would hold {})",
+        "  heap elements on the workers, sampled: at most {largest_heap} \
+         (Go before 1.23 keeps all {} until they fire)",
         LOOP_TIMEOUTS + BACKGROUND_SLEEPS,
     );
     println!(
@@ -224,7 +229,7 @@ async fn reset_earlier() {
     let (armed, took) = task.await.expect("the reset task failed");
     println!(
         "  sleep(1 s) armed: {armed}; reset to {} from now; completed after {}",
-        ms(RESET_TO),
+        whole_ms(RESET_TO),
         ms(took),
     );
 }
@@ -248,7 +253,7 @@ async fn blocking() {
     let (primes, thread) = job.await.expect("the blocking job failed");
     println!(
         "  blocked {} on {thread}, found {primes} primes below 20000",
-        ms(BLOCKING_FOR),
+        whole_ms(BLOCKING_FOR),
     );
     println!(
         "  meanwhile a 5 ms interval ticked {ticked} times; done after {}",
@@ -276,14 +281,14 @@ async fn block_in_place() {
     });
     let (blocked, fired, moved, thread) = task.await.expect("the block_in_place task failed");
     println!(
-        "  blocked the worker's thread for {}; the {} sleep armed before it fired meanwhile: {fired}",
+        "  blocked the worker's thread for {}; a {} sleep armed just before had fired by then: {fired}",
         ms(blocked),
-        ms(NAP_DURING_BLOCK),
+        whole_ms(NAP_DURING_BLOCK),
     );
     println!("  afterwards the task runs on another thread: {moved} (named {thread})");
 }
 
-/// Scene 7: a panic inside a task becomes a `JoinError`; the worker lives on.
+/// Scene 8: a panic inside a task becomes a `JoinError`; the worker lives on.
 async fn panicking_task() {
     heading(8, "a panicking task");
     // Keep the demo's output clean: silence the default "thread panicked" message
@@ -346,7 +351,7 @@ impl<F: Future + Unpin> Future for PollOnce<'_, F> {
     }
 }
 
-/// Compile-time reminder that `Sleep` is `Unpin` (scene 5 relies on it).
+/// Compile-time check that `Sleep` is `Unpin` (scenes 5 and 7 rely on it).
 const _: fn() = || {
     fn unpin<T: Unpin>() {}
     unpin::<Sleep>();
@@ -363,7 +368,20 @@ fn thread_name() -> String {
         .to_string()
 }
 
-/// A duration in milliseconds with two decimals, e.g. "12.34 ms".
+/// A configured duration in whole milliseconds, e.g. "50 ms".
+fn whole_ms(duration: Duration) -> String {
+    format!("{} ms", duration.as_millis())
+}
+
+/// A `timeout` result, as a person would write it.
+fn outcome<T: std::fmt::Debug>(result: &Result<T, Elapsed>) -> String {
+    match result {
+        Ok(value) => format!("Ok({value:?})"),
+        Err(_) => "Err(Elapsed)".to_string(),
+    }
+}
+
+/// A measured duration in milliseconds with two decimals, e.g. "12.34 ms".
 fn ms(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1e3)
 }

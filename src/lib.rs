@@ -46,14 +46,35 @@
 //!     assert!(timeout(Duration::from_millis(1), sleep(Duration::MAX)).await.is_err());
 //! });
 //! ```
+//!
+//! # Attribute macros
+//! With the default `macros` feature, [`macro@main`] and [`macro@test`] run an
+//! `async fn` on a runtime they build, with tokio's options (`flavor`,
+//! `worker_threads`):
+//! ```
+//! #[ticktock::main(flavor = "current_thread")]
+//! async fn main() {
+//!     let task = ticktock::spawn(async { "spawned" });
+//!     assert_eq!(task.await.unwrap(), "spawned");
+//! }
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub use ticktock_executor::{
-    runtime, spawn, task, time, Builder, EnterGuard, Handle, Runtime, RuntimeMetrics,
-    TimerMetrics, WorkerMetrics,
+    runtime, spawn, task, time, Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TimerMetrics,
+    WorkerMetrics,
 };
+
+pub use ticktock_executor::net;
+
+#[cfg(feature = "hyper")]
+pub use ticktock_executor::hyper;
+
+// The attribute macros; their docs and examples come from `ticktock-macros`.
+#[cfg(feature = "macros")]
+pub use ticktock_macros::{main, test};
 
 /// The timer data structures (per-worker 4-ary heap store), for inspection and
 /// for building other schedulers on them.

@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use criterion::{BenchmarkGroup, SamplingMode};
 use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, SamplingMode};
 
 /// Worker threads of both runtimes: the bench machine has 2 cores, and the
 /// comparison is only fair when both schedulers get the same number.

@@ -43,8 +43,11 @@
 
 mod context;
 mod coop;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod io;
 mod loom;
+pub mod net;
 pub mod runtime;
 pub mod task;
 pub mod time;

@@ -88,11 +88,15 @@ impl Direction {
         }
     }
 
-    /// The bits a `WouldBlock` in this direction clears.
+    /// The bits a `WouldBlock` in this direction clears. `ERROR` is among them: a
+    /// system call reports a pending socket error before saying `WouldBlock`, so
+    /// after a `WouldBlock` the error was consumed. Kept, it would make every later
+    /// wait return at once and the readiness loop spin (seen on a connected UDP
+    /// socket after an ICMP "port unreachable").
     fn clearable(self) -> usize {
         match self {
-            Direction::Read => READABLE,
-            Direction::Write => WRITABLE,
+            Direction::Read => READABLE | ERROR,
+            Direction::Write => WRITABLE | ERROR,
         }
     }
 }
@@ -239,7 +243,9 @@ impl Reactor {
         self.forget(io);
         self.live.fetch_sub(1, Ordering::Relaxed);
         let (reader, writer) = io.set_readiness(READ_CLOSED | WRITE_CLOSED);
-        drop((reader.map(Waker::wake), writer.map(Waker::wake)));
+        for waker in reader.into_iter().chain(writer) {
+            waker.wake();
+        }
     }
 
     fn forget(&self, io: &Arc<ScheduledIo>) {

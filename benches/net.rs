@@ -1,0 +1,2 @@
+//! Placeholder until the net bench lands.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Placeholder until the hyper example lands.
+fn main() {}

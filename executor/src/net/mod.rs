@@ -1,0 +1,115 @@
+//! Networking: TCP, UDP and Unix-domain sockets driven by the runtime's reactor.
+//!
+//! # What it owns
+//! The public socket types. Each wraps one mio socket registered with the reactor
+//! of the runtime it was created in (through the crate's `PollEvented`), so its
+//! readiness arrives from the same `epoll_wait` that serves the timers. Dropping a
+//! socket deregisters it and closes its file descriptor: no registration or
+//! descriptor outlives its owner.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `tcp/listener.rs` | [`TcpListener`]: bind, accept, and the refusal to accept while the runtime drains |
+//! | `tcp/stream.rs` | [`TcpStream`]: connect, socket options, `AsyncRead`/`AsyncWrite` |
+//! | `udp.rs` | [`UdpSocket`]: datagrams, connected or not |
+//! | `unix.rs` | [`UnixListener`] and [`UnixStream`] (Unix only) |
+//! | `byte_stream.rs` | the read and write readiness loops both stream types share |
+//! | `addr.rs` | address resolution and trying each resolved address in turn |
+//!
+//! # How an operation waits
+//! Every operation is a loop: wait until the reactor says the socket looks ready in
+//! that direction, try the non-blocking system call, and if it says `WouldBlock`,
+//! forget that readiness (unless a newer event arrived meanwhile) and wait again.
+//! The reactor is edge-triggered, so a task is only woken by a new event.
+//!
+//! # Ground rules
+//! - Sockets are created inside a runtime (a task, `block_on`, or after
+//!   `Runtime::enter`); creating one elsewhere panics with a message saying so.
+//! - A socket keeps one waiting task per direction: at most one task reads (or
+//!   accepts, or receives) and one task writes (or sends) at a time. A second
+//!   concurrent reader replaces the first one's waker, and the first may then not
+//!   be woken.
+//! - Listeners refuse to accept once the runtime drains for a graceful shutdown
+//!   (`Runtime::shutdown_timeout`): pending and later accepts fail with an error of
+//!   kind [`std::io::ErrorKind::Other`] and the message `"ticktock runtime is
+//!   shutting down"`, so accept loops end by themselves.
+//! - Host names are resolved with the standard library's blocking resolver, on the
+//!   calling thread; IP literals such as `"127.0.0.1:8080"` never block.
+//!
+//! # Examples
+//! ```
+//! use futures::io::{AsyncReadExt, AsyncWriteExt};
+//! use ticktock_executor::net::{TcpListener, TcpStream};
+//!
+//! let rt = ticktock_executor::Runtime::new().unwrap();
+//! rt.block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+//!     let addr = listener.local_addr().unwrap();
+//!     let server = ticktock_executor::spawn(async move {
+//!         let (mut stream, _) = listener.accept().await.unwrap();
+//!         let mut buf = [0; 4];
+//!         stream.read_exact(&mut buf).await.unwrap();
+//!         stream.write_all(&buf).await.unwrap();
+//!     });
+//!     let mut client = TcpStream::connect(addr).await.unwrap();
+//!     client.write_all(b"ping").await.unwrap();
+//!     let mut echo = [0; 4];
+//!     client.read_exact(&mut echo).await.unwrap();
+//!     assert_eq!(&echo, b"ping");
+//!     server.await.unwrap();
+//! });
+//! ```
+
+/// Implements `AsRawFd` and `AsFd` for socket types with an `io: PollEvented<_>`
+/// field, so fd-based crates (such as `socket2`) can set the options these types do
+/// not wrap. Defined before the submodules so that they can invoke it.
+#[cfg(unix)]
+macro_rules! impl_as_fd {
+    ($($socket:ty),+) => {$(
+        impl std::os::fd::AsRawFd for $socket {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.io.get_ref().as_raw_fd()
+            }
+        }
+
+        impl std::os::fd::AsFd for $socket {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.io.get_ref().as_fd()
+            }
+        }
+    )+};
+}
+
+mod addr;
+mod byte_stream;
+mod tcp;
+mod udp;
+#[cfg(unix)]
+mod unix;
+
+pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixListener, UnixStream};
+
+/// The message of the error a listener's accept returns once the runtime drains.
+const SHUTTING_DOWN: &str = "ticktock runtime is shutting down";
+
+/// The error a listener's accept returns once the runtime drains for a graceful
+/// shutdown (see the module docs).
+fn shutting_down_error() -> std::io::Error {
+    std::io::Error::other(SHUTTING_DOWN)
+}
+
+/// Compile-time checks: sockets can move between tasks and be shared by reference.
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<TcpListener>();
+    send_sync::<TcpStream>();
+    send_sync::<UdpSocket>();
+    #[cfg(unix)]
+    send_sync::<UnixListener>();
+    #[cfg(unix)]
+    send_sync::<UnixStream>();
+}

@@ -1,0 +1,424 @@
+//! [`UdpSocket`]: datagrams, to any address or, once connected, to one peer.
+//!
+//! # What it owns
+//! One mio UDP socket, registered for reading and writing. Dropping it deregisters
+//! and closes it.
+//!
+//! # Errors from earlier datagrams
+//! On a connected socket, an ICMP "port unreachable" for an earlier datagram is
+//! reported by the next `recv` or `send` as [`io::ErrorKind::ConnectionRefused`];
+//! the socket stays usable afterwards.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::task::{Context, Poll};
+
+use crate::io::{Direction, PollEvented};
+use crate::net::addr;
+
+/// A UDP socket.
+///
+/// Sending and receiving take `&self`, so one socket can be shared by reference
+/// (or an `Arc`) between a task that sends and a task that receives.
+///
+/// # Examples
+/// ```
+/// use ticktock_executor::net::UdpSocket;
+///
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+///     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+///     a.send_to(b"ping", b.local_addr().unwrap()).await.unwrap();
+///     let mut buf = [0; 16];
+///     let (len, from) = b.recv_from(&mut buf).await.unwrap();
+///     assert_eq!(&buf[..len], b"ping");
+///     assert_eq!(from, a.local_addr().unwrap());
+/// });
+/// ```
+pub struct UdpSocket {
+    io: PollEvented<mio::net::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Binds a socket to `addr` (the first resolved address that binds). Port 0
+    /// asks the OS for a free port.
+    ///
+    /// # Errors
+    /// The last address's error, e.g. [`io::ErrorKind::AddrInUse`].
+    ///
+    /// # Panics
+    /// Panics outside a ticktock runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     assert_ne!(socket.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        let socket = addr::first_success(addr, mio::net::UdpSocket::bind)?;
+        UdpSocket::from_mio(socket)
+    }
+
+    /// Wraps a socket made by the standard library (switching it to non-blocking
+    /// mode) and registers it with the current runtime.
+    ///
+    /// # Errors
+    /// Fails if the socket cannot be made non-blocking or registered.
+    ///
+    /// # Panics
+    /// Panics outside a ticktock runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// let std_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let _guard = rt.enter();
+    /// let socket = UdpSocket::from_std(std_socket).unwrap();
+    /// assert!(socket.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        socket.set_nonblocking(true)?;
+        UdpSocket::from_mio(mio::net::UdpSocket::from_std(socket))
+    }
+
+    fn from_mio(socket: mio::net::UdpSocket) -> io::Result<UdpSocket> {
+        let io = PollEvented::new(socket, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
+        Ok(UdpSocket { io })
+    }
+
+    /// Sets the one peer this socket talks to: [`UdpSocket::send`] goes there, and
+    /// [`UdpSocket::recv`] only returns datagrams from there. The first resolved
+    /// address that the OS accepts is used.
+    ///
+    /// # Errors
+    /// The last address's error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     a.connect(b.local_addr().unwrap()).await.unwrap();
+    ///     assert_eq!(a.peer_addr().unwrap(), b.local_addr().unwrap());
+    /// });
+    /// ```
+    pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        addr::first_success(addr, |addr| self.io.get_ref().connect(addr))
+    }
+
+    /// Sends `buf` as one datagram to the connected peer; returns the bytes sent.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::NotConnected`] before [`UdpSocket::connect`], or a
+    /// reported error of an earlier datagram (see the module docs).
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     a.connect(b.local_addr().unwrap()).await.unwrap();
+    ///     b.connect(a.local_addr().unwrap()).await.unwrap();
+    ///     assert_eq!(a.send(b"hi").await.unwrap(), 2);
+    ///     let mut buf = [0; 8];
+    ///     assert_eq!(b.recv(&mut buf).await.unwrap(), 2);
+    /// });
+    /// ```
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_send(cx, buf)).await
+    }
+
+    /// Polls to send `buf` to the connected peer (see [`UdpSocket::send`]).
+    ///
+    /// # Errors
+    /// As [`UdpSocket::send`].
+    ///
+    /// # Examples
+    /// ```
+    /// use std::future::poll_fn;
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     a.connect(a.local_addr().unwrap()).await.unwrap();
+    ///     assert_eq!(poll_fn(|cx| a.poll_send(cx, b"me")).await.unwrap(), 2);
+    /// });
+    /// ```
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Write, |socket| socket.send(buf))
+    }
+
+    /// Receives one datagram from the connected peer into `buf`; returns its
+    /// length. A datagram longer than `buf` is truncated.
+    ///
+    /// # Errors
+    /// A reported error of an earlier datagram (see the module docs), or another
+    /// `recv` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     socket.connect(socket.local_addr().unwrap()).await.unwrap();
+    ///     socket.send(b"loop").await.unwrap();
+    ///     let mut buf = [0; 8];
+    ///     let len = socket.recv(&mut buf).await.unwrap();
+    ///     assert_eq!(&buf[..len], b"loop");
+    /// });
+    /// ```
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_recv(cx, buf)).await
+    }
+
+    /// Polls to receive one datagram from the connected peer (see
+    /// [`UdpSocket::recv`]).
+    ///
+    /// # Errors
+    /// As [`UdpSocket::recv`].
+    ///
+    /// # Examples
+    /// ```
+    /// use std::future::poll_fn;
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     socket.connect(socket.local_addr().unwrap()).await.unwrap();
+    ///     socket.send(b"x").await.unwrap();
+    ///     let mut buf = [0; 4];
+    ///     assert_eq!(poll_fn(|cx| socket.poll_recv(cx, &mut buf)).await.unwrap(), 1);
+    /// });
+    /// ```
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Read, |socket| socket.recv(buf))
+    }
+
+    /// Sends `buf` as one datagram to `target` (its first resolved address);
+    /// returns the bytes sent.
+    ///
+    /// # Errors
+    /// A resolution error, or the OS's `sendto` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let sent = socket.send_to(b"self", socket.local_addr().unwrap()).await.unwrap();
+    ///     assert_eq!(sent, 4);
+    /// });
+    /// ```
+    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
+        let target = addr::resolve(target)?[0];
+        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+    }
+
+    /// Polls to send `buf` to `target` (see [`UdpSocket::send_to`]).
+    ///
+    /// # Errors
+    /// The OS's `sendto` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::future::poll_fn;
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let me = socket.local_addr().unwrap();
+    ///     assert_eq!(poll_fn(|cx| socket.poll_send_to(cx, b"ab", me)).await.unwrap(), 2);
+    /// });
+    /// ```
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Write, |socket| socket.send_to(buf, target))
+    }
+
+    /// Receives one datagram into `buf`; returns its length and sender. A datagram
+    /// longer than `buf` is truncated.
+    ///
+    /// # Errors
+    /// The OS's `recvfrom` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let me = socket.local_addr().unwrap();
+    ///     socket.send_to(b"echo", me).await.unwrap();
+    ///     let mut buf = [0; 8];
+    ///     let (len, from) = socket.recv_from(&mut buf).await.unwrap();
+    ///     assert_eq!((&buf[..len], from), (&b"echo"[..], me));
+    /// });
+    /// ```
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+    }
+
+    /// Polls to receive one datagram (see [`UdpSocket::recv_from`]).
+    ///
+    /// # Errors
+    /// As [`UdpSocket::recv_from`].
+    ///
+    /// # Examples
+    /// ```
+    /// use std::future::poll_fn;
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     socket.send_to(b"z", socket.local_addr().unwrap()).await.unwrap();
+    ///     let mut buf = [0; 4];
+    ///     let (len, _) = poll_fn(|cx| socket.poll_recv_from(cx, &mut buf)).await.unwrap();
+    ///     assert_eq!(len, 1);
+    /// });
+    /// ```
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io.poll_io(cx, Direction::Read, |socket| socket.recv_from(buf))
+    }
+
+    /// This socket's address.
+    ///
+    /// # Errors
+    /// The OS's `getsockname` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     assert!(socket.local_addr().unwrap().ip().is_loopback());
+    /// });
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::NotConnected`] before [`UdpSocket::connect`].
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let error = socket.peer_addr().unwrap_err();
+    ///     assert_eq!(error.kind(), std::io::ErrorKind::NotConnected);
+    /// });
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Allows (`true`) or forbids sending to broadcast addresses.
+    ///
+    /// # Errors
+    /// The OS's `setsockopt` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     socket.set_broadcast(true).unwrap();
+    ///     assert!(socket.broadcast().unwrap());
+    /// });
+    /// ```
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.io.get_ref().set_broadcast(on)
+    }
+
+    /// Whether sending to broadcast addresses is allowed.
+    ///
+    /// # Errors
+    /// The OS's `getsockopt` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     assert!(!socket.broadcast().unwrap());
+    /// });
+    /// ```
+    pub fn broadcast(&self) -> io::Result<bool> {
+        self.io.get_ref().broadcast()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), clearing it.
+    ///
+    /// # Errors
+    /// The OS's `getsockopt` error (not the pending error, which is the `Ok` value).
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     assert!(socket.take_error().unwrap().is_none());
+    /// });
+    /// ```
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+}
+
+#[cfg(unix)]
+impl_as_fd!(UdpSocket);
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}

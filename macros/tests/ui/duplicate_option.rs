@@ -1,0 +1,2 @@
+#[ticktock::main(flavor = "multi_thread", flavor = "current_thread")]
+async fn main() {}

@@ -1,0 +1,5 @@
+#[ticktock::main]
+fn main() {}
+
+#[ticktock::test]
+fn not_async_test() {}

@@ -1,0 +1,4 @@
+#[ticktock::test(flavor = "multi_thread", start_paused = true)]
+async fn paused() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[ticktock::main(worker_threads = 0)]
+async fn main() {}
