@@ -64,7 +64,7 @@
 
 pub use ticktock_executor::{
     runtime, spawn, task, time, Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TimerMetrics,
-    WorkerMetrics,
+    TimerSite, WorkerMetrics,
 };
 
 pub use ticktock_executor::net;

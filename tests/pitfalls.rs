@@ -42,6 +42,15 @@ fn pitfall_1_hundred_thousand_intervals_never_stopped_are_freed_on_drop() {
     });
     let metrics = rt.metrics();
     assert_eq!(total_timers(&metrics, |t| t.live), 100_000);
+    // The leak report names the culprit: one site, 100,000 live timers.
+    let sites = rt.handle().timer_sites();
+    assert_eq!(sites.len(), 1, "{sites:?}");
+    assert_eq!(sites[0].live, 100_000);
+    assert!(
+        sites[0].location.file().ends_with("pitfalls.rs"),
+        "{:?}",
+        sites[0].location
+    );
     let heap_before = total_timers(&metrics, |t| t.heap_len);
     assert!(heap_before >= 100_000);
 
@@ -57,6 +66,7 @@ fn pitfall_1_hundred_thousand_intervals_never_stopped_are_freed_on_drop() {
         "heap not compacted: {heap_after} elements left"
     );
     assert!(slab_after <= 8, "entries not freed: {slab_after} left");
+    assert!(rt.handle().timer_sites().is_empty());
     let compactions: u64 = metrics
         .per_worker
         .iter()

@@ -53,7 +53,7 @@ pub mod task;
 pub mod time;
 
 pub use runtime::{
-    Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TimerMetrics, WorkerMetrics,
+    Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TimerMetrics, TimerSite, WorkerMetrics,
 };
 pub use task::spawn;
 

@@ -21,7 +21,7 @@
 
 use slab::Slab;
 
-use crate::entry::{Cancel, Entry, Reset};
+use crate::entry::{Cancel, Entry, Reset, State};
 use crate::heap::{Heap, HeapElem};
 use crate::stats::StoreStats;
 use crate::types::{clamp_deadline, Moved, Nanos, PollState, StoreId, TimerKey, MAX_DEADLINE};
@@ -444,6 +444,30 @@ impl<W> TimerStore<W> {
     /// ```
     pub fn slab_len(&self) -> usize {
         self.slab.len()
+    }
+
+    /// Calls `f` with the deadline and the waker (if any) of every Waiting entry, in
+    /// slab order. O(slab length): for diagnostics (the executor's timer-site report),
+    /// not for hot paths.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ticktock_timer::{StoreId, TimerStore};
+    /// let mut store = TimerStore::new(StoreId(0));
+    /// store.insert(10, "a");
+    /// let cancelled = store.insert(20, "b");
+    /// store.cancel(cancelled).unwrap();
+    /// let mut seen = Vec::new();
+    /// store.for_each_waiting(|when, waker| seen.push((when, waker.copied())));
+    /// assert_eq!(seen, vec![(10, Some("a"))]);
+    /// ```
+    pub fn for_each_waiting(&self, mut f: impl FnMut(Nanos, Option<&W>)) {
+        for (_, entry) in self.slab.iter() {
+            if let State::Waiting { when } = entry.state {
+                f(when, entry.waker.as_ref());
+            }
+        }
     }
 
     /// Event counters.

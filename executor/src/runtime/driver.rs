@@ -27,13 +27,12 @@
 use std::io;
 use std::time::Duration;
 
+use super::poller_deadline::PollerDeadline;
 use super::precise::PreciseTimer;
 use crate::io::reactor::Reactor;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};
-use super::poller_deadline::PollerDeadline;
 use ticktock_timer::{Nanos, NO_DEADLINE};
-
 
 /// The token of the waker's registration in the poll; I/O registrations never use it.
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
@@ -151,7 +150,8 @@ impl Driver {
     /// only if it sleeps past `when` (Go's `wakeNetPoller`). Returns whether it woke it.
     pub(crate) fn wake_for_deadline(&self, when: Nanos) -> bool {
         if self.poller_until.lower_to(when) {
-            self.earlier_deadline_wakeups.fetch_add(1, Ordering::Relaxed);
+            self.earlier_deadline_wakeups
+                .fetch_add(1, Ordering::Relaxed);
             self.wake();
             true
         } else {

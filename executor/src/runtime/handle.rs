@@ -159,6 +159,34 @@ impl Handle {
         metrics::snapshot(&self.shared)
     }
 
+    /// Live timers grouped by the source location that created them, most
+    /// numerous first: the leak detector. A site whose count keeps growing is
+    /// keeping timers it no longer needs. Walks every store (O(timers)): a
+    /// diagnostic, not for hot paths.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// let kept = rt.block_on(async {
+    ///     let mut kept = Vec::new();
+    ///     for _ in 0..3 {
+    ///         let mut ticker = ticktock_executor::time::interval(Duration::from_secs(10));
+    ///         ticker.tick().await; // immediate
+    ///         let _ = futures::poll!(Box::pin(ticker.tick())); // arms the next tick
+    ///         kept.push(ticker);
+    ///     }
+    ///     kept
+    /// });
+    /// let sites = rt.handle().timer_sites();
+    /// assert_eq!(sites[0].live, 3);
+    /// drop(kept);
+    /// assert!(rt.handle().timer_sites().is_empty());
+    /// ```
+    pub fn timer_sites(&self) -> Vec<super::TimerSite> {
+        super::sites::timer_sites(&self.shared)
+    }
+
     /// Identity of the runtime (the address of its shared state).
     pub(crate) fn id(&self) -> usize {
         Arc::as_ptr(&self.shared) as usize

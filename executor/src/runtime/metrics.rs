@@ -18,6 +18,7 @@ pub(crate) struct WorkerCounters {
     pub(crate) polls: AtomicU64,
     pub(crate) steals: AtomicU64,
     pub(crate) parks: AtomicU64,
+    pub(crate) unparks: AtomicU64,
     pub(crate) timers_fired: AtomicU64,
 }
 
@@ -37,6 +38,8 @@ pub struct RuntimeMetrics {
     pub workers: usize,
     /// Tasks spawned and not yet finished.
     pub alive_tasks: usize,
+    /// Tasks spawned since the runtime started (`spawn_blocking` jobs excluded).
+    pub spawned_tasks: u64,
     /// Tasks waiting in the global queue.
     pub injector_depth: usize,
     /// Times a newly registered timer with an earlier deadline than the poller's
@@ -66,6 +69,8 @@ pub struct WorkerMetrics {
     pub steals: u64,
     /// Times this worker parked.
     pub parks: u64,
+    /// Times this worker woke up from parking (an unpark, a deadline or an I/O event).
+    pub unparks: u64,
     /// Timers (of any store) fired by this worker.
     pub timers_fired: u64,
     /// This worker's timer store.
@@ -136,6 +141,7 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
                 polls: counters.polls.load(Ordering::Relaxed),
                 steals: counters.steals.load(Ordering::Relaxed),
                 parks: counters.parks.load(Ordering::Relaxed),
+                unparks: counters.unparks.load(Ordering::Relaxed),
                 timers_fired: counters.timers_fired.load(Ordering::Relaxed),
                 timers: timer_metrics(index),
             }
@@ -144,6 +150,7 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
     RuntimeMetrics {
         workers: shared.workers(),
         alive_tasks: shared.registry.len(),
+        spawned_tasks: shared.registry.spawned(),
         injector_depth: shared.injector.len(),
         earlier_deadline_wakeups: shared
             .parking

@@ -14,17 +14,21 @@
 //! | `clock.rs` | the runtime's clock, real or paused |
 //! | `handle.rs` | [`Handle`] |
 //! | `metrics.rs` | counters and their snapshot |
+//! | `sites.rs` | the timer leak report (live timers by creation site) |
 
 mod block_on;
 pub(crate) mod clock;
 mod driver;
 mod handle;
 mod idle;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod metrics;
 mod parking;
 mod poller_deadline;
 mod precise;
 mod shared;
+mod sites;
 pub(crate) mod timers;
 pub(crate) mod worker;
 
@@ -37,6 +41,7 @@ use crossbeam_deque::Worker;
 
 pub use handle::{EnterGuard, Handle};
 pub use metrics::{RuntimeMetrics, TimerMetrics, WorkerMetrics};
+pub use sites::TimerSite;
 
 use crate::loom::sync::Arc;
 use parking::Parking;

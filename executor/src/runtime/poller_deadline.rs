@@ -39,7 +39,8 @@ impl PollerDeadline {
 
     /// The poller is about to sleep until `until` (clamped above [`NOT_POLLING`]).
     pub(crate) fn publish(&self, until: Nanos) {
-        self.until.store(until.max(NOT_POLLING + 1), Ordering::SeqCst);
+        self.until
+            .store(until.max(NOT_POLLING + 1), Ordering::SeqCst);
     }
 
     /// The poller woke up.

@@ -24,6 +24,7 @@
 //! take it only to steal timers whose `next_when` has passed, and a handle takes it
 //! when its `Sleep` is polled, reset or dropped on another thread.
 
+use std::panic::Location;
 use std::sync::{OnceLock, Weak};
 use std::task::Waker;
 use std::time::Instant;
@@ -36,6 +37,16 @@ use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
 
+/// What a timer entry carries: the task to wake, and where and when the timer
+/// was armed, for the leak report ([`Handle::timer_sites`](crate::Handle::timer_sites)).
+pub(crate) struct TimerWaker {
+    pub(crate) waker: Waker,
+    /// `#[track_caller]` site of the `sleep`/`interval`/`timeout` that made it.
+    pub(crate) site: &'static Location<'static>,
+    /// When the entry was last armed (ns since the epoch).
+    pub(crate) armed_at: Nanos,
+}
+
 /// Per-store counters kept outside the store's lock, readable at any time.
 #[derive(Default)]
 pub(crate) struct SlotCounters {
@@ -45,7 +56,7 @@ pub(crate) struct SlotCounters {
 
 /// One timer store and its published earliest deadline.
 pub(crate) struct TimerSlot {
-    store: Mutex<TimerStore<Waker>>,
+    store: Mutex<TimerStore<TimerWaker>>,
     /// Lower bound of the store's earliest live deadline; [`NO_DEADLINE`] if none.
     next_when: AtomicU64,
     /// The poller to wake when this store gets an earlier deadline.
@@ -83,7 +94,7 @@ impl TimerSlot {
     }
 
     /// Locks the store.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, TimerStore<Waker>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, TimerStore<TimerWaker>> {
         lock(&self.store)
     }
 
@@ -122,11 +133,11 @@ impl TimerSlot {
     /// earliest deadline. Returns the number fired.
     pub(crate) fn expire_locked(
         &self,
-        store: &mut TimerStore<Waker>,
+        store: &mut TimerStore<TimerWaker>,
         now: Nanos,
         wakers: &mut Vec<Waker>,
     ) -> usize {
-        let fired = store.expire(now, |waker| wakers.push(waker));
+        let fired = store.expire(now, |timer| wakers.push(timer.waker));
         // An entry clamped to MAX_DEADLINE never fires: publishing it would only
         // make pollers compute a pointless timeout.
         let next = match store.next_deadline() {
@@ -166,7 +177,7 @@ impl TimerSlot {
     pub(crate) fn drain(&self, wakers: &mut Vec<Waker>) {
         let mut store = self.lock();
         self.closed.store(true, Ordering::SeqCst);
-        store.drain_wakers(|waker| wakers.push(waker));
+        store.drain_wakers(|timer| wakers.push(timer.waker));
         self.next_when.store(NO_DEADLINE, Ordering::SeqCst);
     }
 }

@@ -348,7 +348,9 @@ pub(crate) fn run(
         if let Some(main) = main.as_mut() {
             // A woken main future waits for up to MAIN_BATCH queued tasks first, so
             // that the tasks it woke (or that fired while it yielded) get to run.
-            if main.is_woken() && (tasks_since_main >= MAIN_BATCH || local_queue_is_empty(handle, worker)) {
+            if main.is_woken()
+                && (tasks_since_main >= MAIN_BATCH || local_queue_is_empty(handle, worker))
+            {
                 tasks_since_main = 0;
                 if main.poll_if_woken() {
                     return Exit::MainDone;
@@ -583,6 +585,9 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
                 parking.idle.transition_from_parked(index);
             }
         }
+        shared.counters[index]
+            .unparks
+            .fetch_add(1, Ordering::Relaxed);
     } else {
         parking.idle.transition_from_parked(index);
     }

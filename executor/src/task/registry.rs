@@ -29,6 +29,8 @@ pub(crate) struct TaskKey {
 struct Shard {
     tasks: Slab<Waker>,
     closed: bool,
+    /// Tasks ever inserted (counted under the lock the insert takes anyway).
+    spawned: u64,
 }
 
 /// See the module docs.
@@ -44,6 +46,7 @@ impl Registry {
                     Mutex::new(Shard {
                         tasks: Slab::new(),
                         closed: false,
+                        spawned: 0,
                     })
                 })
                 .collect(),
@@ -70,6 +73,7 @@ impl Registry {
         };
         let (waker, result) = spawn(key);
         entry.insert(waker);
+        shard.spawned += 1;
         Some(result)
     }
 
@@ -88,6 +92,11 @@ impl Registry {
             .iter()
             .map(|shard| lock(shard).tasks.len())
             .sum()
+    }
+
+    /// Number of tasks ever spawned.
+    pub(crate) fn spawned(&self) -> u64 {
+        self.shards.iter().map(|shard| lock(shard).spawned).sum()
     }
 
     /// Closes the registry and returns the wakers of every task still registered.

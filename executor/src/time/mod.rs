@@ -57,7 +57,10 @@ pub use timeout::{timeout, timeout_at, Timeout};
 /// ```
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep::new(sleep::deadline_after(crate::runtime::timers::clock_now(), duration))
+    Sleep::new(sleep::deadline_after(
+        crate::runtime::timers::clock_now(),
+        duration,
+    ))
 }
 
 /// Waits until `deadline`. A deadline in the past completes on first poll.

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use ticktock_timer::{Moved, PollState, TimerKey, TimerStore};
 
 use crate::loom::sync::Arc;
-use crate::runtime::timers::TimerSlot;
+use crate::runtime::timers::{TimerSlot, TimerWaker};
 
 /// Deadlines further away than this are treated as "never": about 30 years, far
 /// beyond any program's uptime, yet far from `Instant`'s overflow (tokio uses the
@@ -49,7 +49,7 @@ impl Registration {
     /// Runs `op` on the entry's store, following migration tombstones.
     fn with_store<R>(
         &mut self,
-        mut op: impl FnMut(&TimerSlot, &mut TimerStore<Waker>, TimerKey) -> Result<R, Moved>,
+        mut op: impl FnMut(&TimerSlot, &mut TimerStore<TimerWaker>, TimerKey) -> Result<R, Moved>,
     ) -> R {
         loop {
             let result = {
@@ -208,7 +208,12 @@ impl Sleep {
         }
         let key = {
             let mut store = slot.lock();
-            let key = store.insert(when, cx.waker().clone());
+            let timer = TimerWaker {
+                waker: cx.waker().clone(),
+                site: self.site,
+                armed_at: slot.now_nanos(),
+            };
+            let key = store.insert(when, timer);
             slot.note_deadline(when);
             key
         };
@@ -232,10 +237,21 @@ impl Future for Sleep {
             return this.register(cx);
         };
         let mut replaced: Option<Waker> = None;
-        let state = registration.with_store(|_, store, key| {
-            store.poll_entry(key, |slot| match slot {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                _ => replaced = slot.replace(cx.waker().clone()),
+        let site = this.site;
+        let state = registration.with_store(|timer_slot, store, key| {
+            store.poll_entry(key, |entry| match entry {
+                Some(timer) if timer.waker.will_wake(cx.waker()) => {}
+                Some(timer) => {
+                    replaced = Some(std::mem::replace(&mut timer.waker, cx.waker().clone()));
+                }
+                None => {
+                    // Re-armed after firing (the fire took the waker).
+                    *entry = Some(TimerWaker {
+                        waker: cx.waker().clone(),
+                        site,
+                        armed_at: timer_slot.now_nanos(),
+                    });
+                }
             })
         });
         // Dropped after the store lock is released.

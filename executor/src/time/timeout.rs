@@ -29,7 +29,10 @@ use super::sleep::{deadline_after, Sleep};
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         value: future,
-        delay: Sleep::new(deadline_after(crate::runtime::timers::clock_now(), duration)),
+        delay: Sleep::new(deadline_after(
+            crate::runtime::timers::clock_now(),
+            duration,
+        )),
     }
 }
 
