@@ -51,6 +51,7 @@ pub mod net;
 pub mod runtime;
 pub mod task;
 pub mod time;
+mod trace;
 
 pub use runtime::{
     Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TimerMetrics, TimerSite, WorkerMetrics,

@@ -138,6 +138,9 @@ impl TimerSlot {
         wakers: &mut Vec<Waker>,
     ) -> usize {
         let fired = store.expire(now, |timer| wakers.push(timer.waker));
+        if fired != 0 {
+            crate::trace::timers_fired(store.id().0 as usize, fired);
+        }
         // An entry clamped to MAX_DEADLINE never fires: publishing it would only
         // make pollers compute a pointless timeout.
         let next = match store.next_deadline() {

@@ -201,6 +201,9 @@ impl<F: Future> Future for TaskFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        // The task's identity in traces: the address of its future, stable while pinned.
+        #[allow(clippy::let_unit_value)]
+        let _span = crate::trace::task_poll(std::ptr::addr_of!(*this.key) as usize);
         let future = this.future;
         let result =
             crate::coop::with_budget(|| catch_unwind(AssertUnwindSafe(|| future.poll(cx))));

@@ -214,6 +214,7 @@ impl Sleep {
                 armed_at: slot.now_nanos(),
             };
             let key = store.insert(when, timer);
+            crate::trace::timer_registered(store.id().0 as usize, when, self.site);
             slot.note_deadline(when);
             key
         };
@@ -276,6 +277,9 @@ impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(mut registration) = self.registration.take() {
             let waker = registration.with_store(|_, store, key| store.cancel(key));
+            if waker.is_some() {
+                crate::trace::timer_cancelled(self.site);
+            }
             drop(waker);
         }
     }
