@@ -1,7 +1,8 @@
 //! The runtime's clock: real time, or virtual time frozen for tests.
 //!
 //! # What it owns
-//! The epoch every timer deadline is measured from (nanoseconds since it), and the
+//! The epoch every timer deadline is measured from (nanoseconds since it; one
+//! epoch for the whole process, see [`process_epoch`]), and the
 //! pause state behind [`time::pause`](crate::time::pause),
 //! [`time::resume`](crate::time::resume) and [`time::advance`](crate::time::advance).
 //!
@@ -16,9 +17,49 @@
 //! `now` never goes backwards. The running clock costs two relaxed loads over a
 //! plain `Instant::now()`.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use ticktock_timer::Nanos;
+
+/// How far before its first use the process epoch is placed (if the monotonic
+/// clock allows: it starts near boot on Linux). Instants earlier than the epoch
+/// map to it; this margin keeps `sleep_until(x).deadline() == x` exact for any
+/// instant from the last day before the process first used ticktock.
+const EPOCH_MARGIN: Duration = Duration::from_secs(86_400);
+
+/// The instant all ticktock deadlines are measured from, shared by every runtime
+/// of the process, so a `Sleep` can keep its deadline as 8 bytes of nanoseconds
+/// before it knows its runtime.
+pub(crate) fn process_epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(|| {
+        let now = Instant::now();
+        [
+            EPOCH_MARGIN,
+            Duration::from_secs(3_600),
+            Duration::from_secs(1),
+        ]
+        .into_iter()
+        .find_map(|margin| now.checked_sub(margin))
+        .unwrap_or(now)
+    })
+}
+
+/// An instant as nanoseconds since the process epoch: exact (an `Instant` has
+/// nanosecond resolution), 0 before the epoch, saturating far in the future (the
+/// timer store clamps to its `MAX_DEADLINE`).
+pub(crate) fn nanos_at(instant: Instant) -> Nanos {
+    match instant.checked_duration_since(process_epoch()) {
+        Some(since) => u64::try_from(since.as_nanos()).unwrap_or(u64::MAX),
+        None => 0,
+    }
+}
+
+/// The instant `nanos` after the process epoch.
+pub(crate) fn instant_at(nanos: Nanos) -> Instant {
+    process_epoch() + Duration::from_nanos(nanos)
+}
 
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -35,7 +76,7 @@ pub(crate) struct Clock {
 impl Clock {
     pub(crate) fn new() -> Clock {
         Clock {
-            epoch: Instant::now(),
+            epoch: process_epoch(),
             paused: AtomicBool::new(false),
             frozen: AtomicU64::new(0),
             offset: AtomicU64::new(0),
@@ -66,15 +107,9 @@ impl Clock {
         self.epoch + Duration::from_nanos(nanos)
     }
 
-    /// An instant as nanoseconds since the epoch. Exact (an `Instant` has
-    /// nanosecond resolution), while `now_nanos` truncates, so a timer firing when
-    /// `now_nanos() >= when` never fires before the instant. Instants before the
-    /// epoch map to 0; far ones saturate (the store clamps them).
+    /// An instant as nanoseconds since the epoch (see the free [`nanos_at`]).
     pub(crate) fn nanos_at(&self, deadline: Instant) -> Nanos {
-        match deadline.checked_duration_since(self.epoch) {
-            Some(since) => u64::try_from(since.as_nanos()).unwrap_or(u64::MAX),
-            None => 0,
-        }
+        nanos_at(deadline)
     }
 
     pub(crate) fn is_paused(&self) -> bool {

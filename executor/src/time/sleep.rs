@@ -23,9 +23,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use ticktock_timer::{Moved, PollState, TimerKey, TimerStore};
+use ticktock_timer::{Moved, Nanos, PollState, TimerKey, TimerStore, MAX_DEADLINE};
 
 use crate::loom::sync::Arc;
+use crate::runtime::clock::{instant_at, nanos_at};
 use crate::runtime::timers::{TimerSlot, TimerWaker};
 
 /// Deadlines further away than this are treated as "never": about 30 years, far
@@ -87,21 +88,47 @@ impl Registration {
 /// });
 /// ```
 pub struct Sleep {
-    deadline: Instant,
+    /// The deadline and the elapsed flag, in 8 bytes (see [`DeadlineWord`]).
+    deadline: DeadlineWord,
     registration: Option<Registration>,
-    /// Set once the sleep completed (until a reset).
-    elapsed: bool,
     /// Where the sleep was created, for diagnostics.
     site: &'static Location<'static>,
+}
+
+/// A deadline in nanoseconds since the process epoch, with the "elapsed" flag in
+/// its top bit: deadlines never need that bit (the store clamps them below 2^63),
+/// and keeping `Sleep` at 32 bytes keeps a boxed one in a 48-byte allocation
+/// rather than a 64-byte one.
+#[derive(Clone, Copy)]
+struct DeadlineWord(u64);
+
+impl DeadlineWord {
+    /// The flag bit: set once the sleep completed, until a reset.
+    const ELAPSED: u64 = 1 << 63;
+
+    fn new(deadline: Instant) -> DeadlineWord {
+        DeadlineWord(nanos_at(deadline).min(MAX_DEADLINE))
+    }
+
+    fn nanos(self) -> Nanos {
+        self.0 & !Self::ELAPSED
+    }
+
+    fn is_elapsed(self) -> bool {
+        self.0 & Self::ELAPSED != 0
+    }
+
+    fn set_elapsed(&mut self) {
+        self.0 |= Self::ELAPSED;
+    }
 }
 
 impl Sleep {
     #[track_caller]
     pub(crate) fn new(deadline: Instant) -> Sleep {
         Sleep {
-            deadline,
+            deadline: DeadlineWord::new(deadline),
             registration: None,
-            elapsed: false,
             site: Location::caller(),
         }
     }
@@ -116,7 +143,7 @@ impl Sleep {
     /// assert_eq!(sleep.deadline(), deadline);
     /// ```
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        instant_at(self.deadline.nanos())
     }
 
     /// Returns `true` once the sleep has completed (its deadline passed and it was
@@ -134,7 +161,7 @@ impl Sleep {
     /// });
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        self.elapsed
+        self.deadline.is_elapsed()
     }
 
     /// Where this sleep was created (`#[track_caller]` site of `sleep`/`sleep_until`
@@ -167,10 +194,9 @@ impl Sleep {
     /// ```
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
-        this.deadline = deadline;
-        this.elapsed = false;
+        this.deadline = DeadlineWord::new(deadline);
         if let Some(registration) = this.registration.as_mut() {
-            let when = registration.slot.deadline_nanos(deadline);
+            let when = this.deadline.nanos();
             registration.with_store(|slot, store, key| {
                 store.reset(key, when)?;
                 // Under the lock: `next_when` is only ever written under it.
@@ -198,9 +224,9 @@ impl Sleep {
                 self.site
             );
         };
-        let when = slot.deadline_nanos(self.deadline);
+        let when = self.deadline.nanos();
         if when <= slot.now_nanos() {
-            self.elapsed = true;
+            self.deadline.set_elapsed();
             return Poll::Ready(());
         }
         if slot.is_closed() {
@@ -228,7 +254,7 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.elapsed {
+        if this.deadline.is_elapsed() {
             return Poll::Ready(());
         }
         if crate::coop::poll_proceed(cx).is_pending() {
@@ -260,12 +286,12 @@ impl Future for Sleep {
         match state {
             PollState::Fired => {
                 let slot = &registration.slot;
-                if slot.is_closed() && slot.deadline_nanos(this.deadline) > slot.now_nanos() {
+                if slot.is_closed() && this.deadline.nanos() > slot.now_nanos() {
                     // Shutdown marked it fired; completing early would break
                     // the never-early guarantee, and waiting would hang forever.
                     this.panic_shut_down();
                 }
-                this.elapsed = true;
+                this.deadline.set_elapsed();
                 Poll::Ready(())
             }
             PollState::Pending => Poll::Pending,
@@ -288,9 +314,9 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .field("registered", &self.registration.is_some())
-            .field("elapsed", &self.elapsed)
+            .field("elapsed", &self.is_elapsed())
             .field("created_at", &format_args!("{}", self.site))
             .finish()
     }
