@@ -55,7 +55,8 @@ where
 
 /// A fresh Unix socket path in the temp directory.
 fn socket_path(name: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("ticktock-net-{}-{name}.sock", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("ticktock-net-{}-{name}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
     path
 }
@@ -138,7 +139,9 @@ fn tcp_vectored_write_sends_every_slice() {
     let rt = runtime(2);
     bounded(&rt, "vectored write", async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (mut server, _) = listener.accept().await.unwrap();
         let slices = [
             std::io::IoSlice::new(b"head "),
@@ -146,7 +149,10 @@ fn tcp_vectored_write_sends_every_slice() {
             std::io::IoSlice::new(b"tail"),
         ];
         let written = client.write_vectored(&slices).await.unwrap();
-        assert_eq!(written, 14, "one writev takes all 14 bytes on an empty socket");
+        assert_eq!(
+            written, 14,
+            "one writev takes all 14 bytes on an empty socket"
+        );
         client.close().await.unwrap();
         let mut received = String::new();
         server.read_to_string(&mut received).await.unwrap();
@@ -188,7 +194,9 @@ fn tcp_peer_reset_mid_write_fails_the_writer_and_the_reader() {
     let rt = runtime(2);
     bounded(&rt, "peer reset", async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let server = Arc::new(server);
         let writer = {
@@ -213,7 +221,10 @@ fn tcp_peer_reset_mid_write_fails_the_writer_and_the_reader() {
         drop(client);
         let error = writer.await.unwrap();
         assert!(
-            matches!(error.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe),
+            matches!(
+                error.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::BrokenPipe
+            ),
             "writer saw {error:?}"
         );
         let mut buf = [0u8; 16];
@@ -276,7 +287,9 @@ fn tcp_addresses_options_and_std_conversions() {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = std_listener.local_addr().unwrap();
         let listener = TcpListener::from_std(std_listener).unwrap();
-        let client = TcpStream::connect(("127.0.0.1", addr.port())).await.unwrap();
+        let client = TcpStream::connect(("127.0.0.1", addr.port()))
+            .await
+            .unwrap();
         let (server, peer) = listener.accept().await.unwrap();
         assert_eq!(client.peer_addr().unwrap(), addr);
         assert_eq!(server.peer_addr().unwrap(), peer);
@@ -413,14 +426,17 @@ fn unix_stream_echo_and_half_close() {
         assert_eq!(answer, "desserts");
         server.await.unwrap();
 
+        // 1 MiB, far more than the socket buffers hold: the writer waits for the reader.
         let (a, b) = UnixStream::pair().unwrap();
-        let mut writer = &a;
-        writer.write_all(&vec![1u8; 1 << 20]).await.unwrap_or_else(|_| unreachable!());
-        drop(a);
+        let writer = ticktock::spawn(async move {
+            let mut writer = &a;
+            writer.write_all(&vec![1u8; 1 << 20]).await.unwrap();
+        });
         let mut all = Vec::new();
         let mut reader = &b;
         reader.read_to_end(&mut all).await.unwrap();
         assert_eq!(all.len(), 1 << 20);
+        writer.await.unwrap();
     });
     std::fs::remove_file(&path).unwrap();
 }
@@ -430,7 +446,9 @@ fn unix_connect_to_missing_path_fails() {
     let _lock = shared_lock();
     let rt = runtime(2);
     bounded(&rt, "unix missing", async {
-        let error = UnixStream::connect(socket_path("missing")).await.unwrap_err();
+        let error = UnixStream::connect(socket_path("missing"))
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::NotFound);
     });
 }
@@ -538,7 +556,9 @@ fn graceful_shutdown_ends_the_accept_loop_and_lets_handlers_finish() {
     }
     let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     let mut client = std::net::TcpStream::connect(addr).unwrap();
-    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     client.write_all(b"work").unwrap();
     // Let the handler start before shutting down.
     std::thread::sleep(Duration::from_millis(50));
@@ -549,7 +569,11 @@ fn graceful_shutdown_ends_the_accept_loop_and_lets_handlers_finish() {
     let mut reply = [0u8; 4];
     client.read_exact(&mut reply).unwrap();
     assert_eq!(&reply, b"done", "the in-flight handler finished");
-    let error = accept_error.lock().unwrap().take().expect("accept loop ended");
+    let error = accept_error
+        .lock()
+        .unwrap()
+        .take()
+        .expect("accept loop ended");
     assert_eq!(error.kind(), ErrorKind::Other);
     assert_eq!(error.to_string(), "ticktock runtime is shutting down");
 }
@@ -571,7 +595,9 @@ fn shutdown_timeout_cancels_a_handler_that_never_ends() {
     });
     let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     let mut client = std::net::TcpStream::connect(addr).unwrap();
-    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     std::thread::sleep(Duration::from_millis(50));
     let started = Instant::now();
     rt.shutdown_timeout(Duration::from_millis(300));

@@ -379,8 +379,14 @@ fn block_on_awaiting_a_sleep_learns_of_shutdown_instead_of_hanging() {
     drop(rt);
     let result = waiter.join().unwrap();
     let payload = result.expect_err("the sleep completed early instead of reporting shutdown");
-    let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(message.contains("polled after its runtime shut down"), "{message}");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("polled after its runtime shut down"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -408,16 +414,28 @@ fn paused_time_auto_advances_and_advance_fires_timers() {
         ticktock::task::yield_now().await; // let it register
         ticktock::time::advance(Duration::from_secs(10)).await;
         assert!(sleeper.is_finished());
-        let timed_out = ticktock::time::timeout(Duration::from_secs(5), std::future::pending::<()>()).await;
+        let timed_out =
+            ticktock::time::timeout(Duration::from_secs(5), std::future::pending::<()>()).await;
         assert!(timed_out.is_err());
         ticktock::time::resume();
-        assert!(real.elapsed() < Duration::from_secs(2), "virtual time took real time");
+        assert!(
+            real.elapsed() < Duration::from_secs(2),
+            "virtual time took real time"
+        );
     });
 }
 
 #[test]
 fn pause_on_a_multi_thread_runtime_panics_with_a_message() {
     let rt = runtime(1);
-    let err = rt.block_on(async { ticktock::spawn(async { ticktock::time::pause() }).await.unwrap_err() });
-    assert!(err.to_string().contains("requires a current-thread runtime"), "{err}");
+    let err = rt.block_on(async {
+        ticktock::spawn(async { ticktock::time::pause() })
+            .await
+            .unwrap_err()
+    });
+    assert!(
+        err.to_string()
+            .contains("requires a current-thread runtime"),
+        "{err}"
+    );
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{runtime, total_timers, wait_until};
 use futures::FutureExt;
+use std::future::Future;
 use ticktock::time::{sleep, sleep_until, timeout};
 
 /// Spawns 40 sleeps in shuffled order with deadlines 4 ms apart; returns the order
@@ -396,4 +397,35 @@ fn timeout_polls_the_inner_future_first() {
 fn polling_a_sleep_outside_a_runtime_panics_with_a_message() {
     let mut s = Box::pin(sleep(Duration::from_millis(1)));
     let _ = (&mut s).now_or_never();
+}
+
+#[test]
+fn timeout_fires_even_when_the_inner_future_spends_the_whole_budget() {
+    // A watchdog thread turns a hang (the bug this replays) into a failure.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = runtime(1);
+        rt.block_on(async {
+            ticktock::spawn(async {
+                // Each poll of the inner future polls 200 zero sleeps (more than
+                // the cooperative budget) and stays pending.
+                let greedy = std::future::poll_fn(|cx| {
+                    for _ in 0..200 {
+                        let mut zero = sleep(Duration::ZERO);
+                        let _ = std::pin::Pin::new(&mut zero).poll(cx);
+                    }
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::<()>::Pending
+                });
+                assert!(timeout(Duration::from_millis(30), greedy).await.is_err());
+            })
+            .await
+            .unwrap();
+        });
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "the timeout never fired: its delay was starved of budget"
+    );
 }

@@ -38,6 +38,22 @@ pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Runs `f` with an unlimited budget, restoring the budget after. For a future
+/// that must observe something even when its siblings spent the task's budget:
+/// a `Timeout` whose inner future exhausts the budget on every poll must still
+/// see its deadline pass.
+pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(u32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = BUDGET.try_with(|budget| budget.set(self.0));
+        }
+    }
+    let previous = BUDGET.with(|budget| budget.replace(UNLIMITED));
+    let _restore = Restore(previous);
+    f()
+}
+
 /// Spends one unit of budget. Returns `Pending` (after waking the task so it is
 /// polled again soon) when the budget is exhausted.
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {

@@ -40,7 +40,12 @@ impl<S: mio::event::Source> PollEvented<S> {
                  `Runtime::enter`"
             );
         };
-        let io = handle.shared.parking.driver.reactor().register(&mut source, interest)?;
+        let io = handle
+            .shared
+            .parking
+            .driver
+            .reactor()
+            .register(&mut source, interest)?;
         Ok(PollEvented {
             source: Some(source),
             io,
@@ -50,16 +55,17 @@ impl<S: mio::event::Source> PollEvented<S> {
 
     /// The source.
     pub(crate) fn get_ref(&self) -> &S {
-        self.source.as_ref().expect("source present until into_inner")
-    }
-
-    /// The source, mutably.
-    pub(crate) fn get_mut(&mut self) -> &mut S {
-        self.source.as_mut().expect("source present until into_inner")
+        self.source
+            .as_ref()
+            .expect("source present until into_inner")
     }
 
     /// Waits until the source looks ready in `direction`.
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<ReadyEvent> {
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<ReadyEvent> {
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
@@ -69,6 +75,12 @@ impl<S: mio::event::Source> PollEvented<S> {
     /// Clears readiness after an operation returned `WouldBlock`.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
         self.io.clear_readiness(event);
+    }
+
+    /// Clears the ready bit after a short transfer drained the buffer (closed and
+    /// error bits stay: only `WouldBlock` proves those stale).
+    pub(crate) fn clear_drained(&self, event: ReadyEvent) {
+        self.io.clear_drained(event);
     }
 
     /// Runs `op` on the source whenever it looks ready in `direction`, until it
@@ -102,7 +114,12 @@ impl<S: mio::event::Source> PollEvented<S> {
     /// Deregisters and returns the source.
     pub(crate) fn into_inner(mut self) -> S {
         let mut source = self.source.take().expect("source present until into_inner");
-        self.handle.shared.parking.driver.reactor().deregister(&mut source, &self.io);
+        self.handle
+            .shared
+            .parking
+            .driver
+            .reactor()
+            .deregister(&mut source, &self.io);
         source
     }
 }
@@ -110,13 +127,20 @@ impl<S: mio::event::Source> PollEvented<S> {
 impl<S: mio::event::Source> Drop for PollEvented<S> {
     fn drop(&mut self) {
         if let Some(mut source) = self.source.take() {
-            self.handle.shared.parking.driver.reactor().deregister(&mut source, &self.io);
+            self.handle
+                .shared
+                .parking
+                .driver
+                .reactor()
+                .deregister(&mut source, &self.io);
         }
     }
 }
 
 impl<S: mio::event::Source + std::fmt::Debug> std::fmt::Debug for PollEvented<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PollEvented").field("source", &self.source).finish()
+        f.debug_struct("PollEvented")
+            .field("source", &self.source)
+            .finish()
     }
 }

@@ -45,7 +45,10 @@ struct Token(usize);
 
 impl Token {
     fn new(index: usize, generation: usize) -> Token {
-        assert!(index <= INDEX_MASK, "ticktock: more than 2^24 live I/O registrations");
+        assert!(
+            index <= INDEX_MASK,
+            "ticktock: more than 2^24 live I/O registrations"
+        );
         Token(((generation & GENERATION_MASK) << INDEX_BITS) | index)
     }
 
@@ -93,10 +96,22 @@ impl Direction {
     /// after a `WouldBlock` the error was consumed. Kept, it would make every later
     /// wait return at once and the readiness loop spin (seen on a connected UDP
     /// socket after an ICMP "port unreachable").
+    ///
+    /// After `WouldBlock`: all of this direction's bits. The call proves the
+    /// direction is neither ready, closed (a read would return 0, a write `EPIPE`)
+    /// nor in error (the call reports a pending error first); leaving one set would
+    /// make the next poll spin.
     fn clearable(self) -> usize {
+        self.mask()
+    }
+
+    /// After a short transfer: only the ready bit. A short read proves the buffer
+    /// is drained, not that the peer has not closed: clearing `READ_CLOSED` there
+    /// would lose an end-of-stream that edge-triggered epoll never reports again.
+    fn drained(self) -> usize {
         match self {
-            Direction::Read => READABLE | ERROR,
-            Direction::Write => WRITABLE | ERROR,
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
         }
     }
 }
@@ -106,13 +121,6 @@ impl Direction {
 pub(crate) struct ReadyEvent {
     word: usize,
     direction: Direction,
-}
-
-impl ReadyEvent {
-    /// Whether the peer closed its writing half.
-    pub(crate) fn is_read_closed(&self) -> bool {
-        self.word & READ_CLOSED != 0
-    }
 }
 
 #[derive(Default)]
@@ -130,7 +138,11 @@ pub(crate) struct ScheduledIo {
 
 impl ScheduledIo {
     /// Readiness for `direction`, or `Pending` after storing the task's waker.
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<ReadyEvent> {
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<ReadyEvent> {
         let word = self.readiness.load(Ordering::Acquire);
         if word & direction.mask() != 0 {
             return Poll::Ready(ReadyEvent { word, direction });
@@ -158,7 +170,16 @@ impl ScheduledIo {
     /// Clears the readiness an operation found stale (it returned `WouldBlock`),
     /// unless an event arrived since `event` was observed.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        let clear = event.direction.clearable();
+        self.clear_bits(event, event.direction.clearable());
+    }
+
+    /// Clears only the ready bit after a short transfer drained the buffer (see
+    /// [`Direction::drained`]), unless an event arrived since `event`.
+    pub(crate) fn clear_drained(&self, event: ReadyEvent) {
+        self.clear_bits(event, event.direction.drained());
+    }
+
+    fn clear_bits(&self, event: ReadyEvent, clear: usize) {
         let _ = self.readiness.compare_exchange(
             event.word,
             event.word & !clear,
@@ -217,7 +238,10 @@ impl Reactor {
     ) -> io::Result<Arc<ScheduledIo>> {
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let io = {
-            let mut registrations = self.registrations.write().unwrap_or_else(|p| p.into_inner());
+            let mut registrations = self
+                .registrations
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
             let entry = registrations.vacant_entry();
             let io = Arc::new(ScheduledIo {
                 token: Token::new(entry.key(), generation),
@@ -227,7 +251,10 @@ impl Reactor {
             entry.insert(io.clone());
             io
         };
-        if let Err(error) = self.registry.register(source, mio::Token(io.token.0), interest) {
+        if let Err(error) = self
+            .registry
+            .register(source, mio::Token(io.token.0), interest)
+        {
             self.forget(&io);
             return Err(error);
         }
@@ -249,9 +276,15 @@ impl Reactor {
     }
 
     fn forget(&self, io: &Arc<ScheduledIo>) {
-        let mut registrations = self.registrations.write().unwrap_or_else(|p| p.into_inner());
+        let mut registrations = self
+            .registrations
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         let index = io.token.index();
-        if registrations.get(index).is_some_and(|current| Arc::ptr_eq(current, io)) {
+        if registrations
+            .get(index)
+            .is_some_and(|current| Arc::ptr_eq(current, io))
+        {
             registrations.remove(index);
         }
     }

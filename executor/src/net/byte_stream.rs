@@ -8,7 +8,9 @@
 //! readiness right away instead of paying for that system call. Writes do the same
 //! when the send buffer took less than offered. Forgetting is safe: the reactor
 //! refuses to clear readiness when an event arrived after the observation, and an
-//! event arriving later sets it again.
+//! event arriving later sets it again. Only the ready bit is forgotten: a short
+//! read does not prove the peer has not closed, and an end-of-stream edge is
+//! reported once (`clear_drained`, not `clear_readiness`).
 
 use std::io::{self, IoSlice, Read, Write};
 use std::task::{ready, Context, Poll};
@@ -77,7 +79,7 @@ fn poll_transfer<'s, S: mio::event::Source>(
             Ok(moved) => {
                 if moved > 0 && moved < offered {
                     // See "The short-transfer shortcut" in the module docs.
-                    io.clear_readiness(event);
+                    io.clear_drained(event);
                 }
                 return Poll::Ready(Ok(moved));
             }

@@ -33,6 +33,8 @@
 //!   (`Runtime::shutdown_timeout`): pending and later accepts fail with an error of
 //!   kind [`std::io::ErrorKind::Other`] and the message `"ticktock runtime is
 //!   shutting down"`, so accept loops end by themselves.
+//! - On Unix every socket type implements `AsRawFd` and `AsFd`, so fd-based crates
+//!   (such as `socket2`) can set options these types do not wrap.
 //! - Host names are resolved with the standard library's blocking resolver, on the
 //!   calling thread; IP literals such as `"127.0.0.1:8080"` never block.
 //!

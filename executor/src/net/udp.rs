@@ -162,7 +162,8 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |socket| socket.send(buf))
+        self.io
+            .poll_io(cx, Direction::Write, |socket| socket.send(buf))
     }
 
     /// Receives one datagram from the connected peer into `buf`; returns its
@@ -211,7 +212,8 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |socket| socket.recv(buf))
+        self.io
+            .poll_io(cx, Direction::Read, |socket| socket.recv(buf))
     }
 
     /// Sends `buf` as one datagram to `target` (its first resolved address);
@@ -259,7 +261,8 @@ impl UdpSocket {
         buf: &[u8],
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |socket| socket.send_to(buf, target))
+        self.io
+            .poll_io(cx, Direction::Write, |socket| socket.send_to(buf, target))
     }
 
     /// Receives one datagram into `buf`; returns its length and sender. A datagram
@@ -310,7 +313,8 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io.poll_io(cx, Direction::Read, |socket| socket.recv_from(buf))
+        self.io
+            .poll_io(cx, Direction::Read, |socket| socket.recv_from(buf))
     }
 
     /// This socket's address.

@@ -107,11 +107,6 @@ impl Clock {
         self.epoch + Duration::from_nanos(nanos)
     }
 
-    /// An instant as nanoseconds since the epoch (see the free [`nanos_at`]).
-    pub(crate) fn nanos_at(&self, deadline: Instant) -> Nanos {
-        nanos_at(deadline)
-    }
-
     pub(crate) fn is_paused(&self) -> bool {
         self.paused.load(Ordering::Acquire)
     }

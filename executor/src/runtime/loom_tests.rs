@@ -35,10 +35,11 @@ use crate::loom::sync::{Arc, Condvar, Mutex};
 use ticktock_timer::{Nanos, NO_DEADLINE};
 
 /// Preemption bound when `LOOM_MAX_PREEMPTIONS` is not set. Two preemptions find the
-/// classic lost-wake-up interleavings (each needs one switch between a check and the
-/// act that depends on it, on each side) while keeping every model under a few
-/// seconds; raise it through the variable for a deeper, slower run.
-const DEFAULT_PREEMPTION_BOUND: usize = 2;
+/// classic lost-wake-up interleavings (one switch between a check and the act that
+/// depends on it, on each side); the third finds the poller re-publishing after a
+/// registrant already lowered its deadline. Three keeps the whole file near 20 s on
+/// two cores (four takes minutes).
+const DEFAULT_PREEMPTION_BOUND: usize = 3;
 
 /// Runs `f` under loom with a bounded number of preemptions.
 fn model<F>(f: F)
@@ -394,13 +395,10 @@ fn earlier_deadline_reaches_the_poller(initial: Nanos, earlier: Nanos) {
             woken || sleeps_until <= earlier,
             "lost wake-up: the poller sleeps until {sleeps_until}, a timer is due at {earlier}"
         );
-        if woken {
-            // The wake-up was for a real lowering: the published value is the new deadline.
-            assert!(
-                sleeps_until > earlier,
-                "woke a poller that already sleeps until {sleeps_until}"
-            );
-        }
+        // `woken && sleeps_until <= earlier` is allowed: the registrant lowered the
+        // published 100 to 50 and asked for a wake-up, then the poller's re-read saw 50
+        // too and re-published it. The wake-up is then spurious (one extra poll
+        // round), never lost.
         assert!(poller.is_polling());
         poller.clear();
         assert!(!poller.is_polling());

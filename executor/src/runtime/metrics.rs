@@ -42,6 +42,8 @@ pub struct RuntimeMetrics {
     pub spawned_tasks: u64,
     /// Tasks waiting in the global queue.
     pub injector_depth: usize,
+    /// I/O sources (sockets) registered with the reactor.
+    pub io_registrations: usize,
     /// Times a newly registered timer with an earlier deadline than the poller's
     /// woke the poller (Go's `wakeNetPoller`). Later deadlines never count here.
     pub earlier_deadline_wakeups: u64,
@@ -152,6 +154,7 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
         alive_tasks: shared.registry.len(),
         spawned_tasks: shared.registry.spawned(),
         injector_depth: shared.injector.len(),
+        io_registrations: shared.parking.driver.reactor().live(),
         earlier_deadline_wakeups: shared
             .parking
             .driver

@@ -103,11 +103,6 @@ impl TimerSlot {
         self.next_when.load(Ordering::SeqCst)
     }
 
-    /// An instant as nanoseconds since the clock's epoch (see [`Clock::nanos_at`]).
-    pub(crate) fn deadline_nanos(&self, deadline: Instant) -> Nanos {
-        self.clock.nanos_at(deadline)
-    }
-
     /// Nanoseconds since the epoch now, on the runtime's clock.
     pub(crate) fn now_nanos(&self) -> Nanos {
         self.clock.now_nanos()

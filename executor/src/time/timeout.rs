@@ -121,7 +121,10 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(output) = this.value.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        match Pin::new(this.delay).poll(cx) {
+        // Unconstrained: if the inner future spent the task's budget, a budgeted
+        // poll of the delay would return `Pending` without looking at the clock,
+        // and a future that always spends it would never time out.
+        match crate::coop::unconstrained(|| Pin::new(this.delay).poll(cx)) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed::new())),
             Poll::Pending => Poll::Pending,
         }

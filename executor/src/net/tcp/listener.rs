@@ -147,7 +147,10 @@ impl TcpListener {
         if self.io.runtime_is_draining() {
             return Poll::Ready(Err(shutting_down_error()));
         }
-        match self.io.poll_io(cx, Direction::Read, |listener| listener.accept()) {
+        match self
+            .io
+            .poll_io(cx, Direction::Read, |listener| listener.accept())
+        {
             Poll::Ready(Ok((stream, peer))) => {
                 Poll::Ready(TcpStream::from_mio(stream).map(|stream| (stream, peer)))
             }
