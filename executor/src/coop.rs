@@ -25,33 +25,30 @@ thread_local! {
     static BUDGET: Cell<u32> = const { Cell::new(UNLIMITED) };
 }
 
-/// Runs `f` (one task poll) with a fresh budget, restoring the previous one after.
-pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
+/// Runs `f` with the budget set to `budget`, restoring the previous one after
+/// (also when `f` unwinds).
+fn with_budget_set<R>(budget: u32, f: impl FnOnce() -> R) -> R {
     struct Restore(u32);
     impl Drop for Restore {
         fn drop(&mut self) {
             let _ = BUDGET.try_with(|budget| budget.set(self.0));
         }
     }
-    let previous = BUDGET.with(|budget| budget.replace(BUDGET_PER_POLL));
+    let previous = BUDGET.with(|current| current.replace(budget));
     let _restore = Restore(previous);
     f()
 }
 
-/// Runs `f` with an unlimited budget, restoring the budget after. For a future
-/// that must observe something even when its siblings spent the task's budget:
-/// a `Timeout` whose inner future exhausts the budget on every poll must still
-/// see its deadline pass.
+/// Runs `f` (one task poll) with a fresh budget.
+pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
+    with_budget_set(BUDGET_PER_POLL, f)
+}
+
+/// Runs `f` with an unlimited budget. For a future that must observe something
+/// even when its siblings spent the task's budget: a `Timeout` whose inner future
+/// exhausts the budget on every poll must still see its deadline pass.
 pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(u32);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let _ = BUDGET.try_with(|budget| budget.set(self.0));
-        }
-    }
-    let previous = BUDGET.with(|budget| budget.replace(UNLIMITED));
-    let _restore = Restore(previous);
-    f()
+    with_budget_set(UNLIMITED, f)
 }
 
 /// Spends one unit of budget. Returns `Pending` (after waking the task so it is
