@@ -325,11 +325,11 @@ fn loom_cancel_racing_fire_fires_once_or_cancels() {
             "timer 1 fired {fired} times, cancelled while waiting: {cancelled}; {log:?}"
         );
         assert_eq!(
-            tally(&log, 2),
+            tally(log, 2),
             (1, false),
             "the due bystander did not fire once"
         );
-        assert_eq!(tally(&log, 3), (0, false), "the later bystander fired");
+        assert_eq!(tally(log, 3), (0, false), "the later bystander fired");
     });
 }
 

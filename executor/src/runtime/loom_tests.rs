@@ -335,31 +335,12 @@ fn loom_idle_worker_to_notify_skips_while_a_worker_searches() {
 // (c) PollerDeadline
 // ---------------------------------------------------------------------------
 
-/// A `fence(SeqCst)` the model adds between a store and the load that follows it on
-/// each side of the poller-deadline protocol, where the real callers (`park()` in
-/// `worker.rs`, `TimerSlot::note_deadline`) rely on SeqCst stores and loads alone.
-///
-/// Why: each side stores one atomic, then loads the other (store buffering, as in
-/// Dekker's algorithm). The C11 single total order of SeqCst operations forbids both
-/// loads missing the other side's store, so the real code is correct; but loom treats
-/// SeqCst loads and stores as AcqRel (loom 0.7 README, "Unsupported features") and,
-/// without a fence, reports that forbidden outcome as a lost wake-up (a false alarm:
-/// the poller sleeps until 100, the registrant's `lower_to(50)` read `NOT_POLLING`).
-/// Loom does model `fence(SeqCst)`, so with it the check is exact. Moving these two
-/// fences into `PollerDeadline::publish` (after the store) and `lower_to` (before the
-/// load) would make this model and the code identical, at the cost of one fence per
-/// poller park and per earlier-deadline registration.
-fn store_load_fence() {
-    fence(Ordering::SeqCst);
-}
-
 /// `park()`'s publish-then-re-read loop against one store's published deadline.
 /// Returns the deadline the poller sleeps until.
 fn poller_publishes(poller: &PollerDeadline, store_next_when: &AtomicU64) -> Nanos {
     loop {
         let earliest = store_next_when.load(Ordering::SeqCst);
         poller.publish(earliest);
-        store_load_fence();
         if store_next_when.load(Ordering::SeqCst) >= earliest {
             return earliest;
         }
@@ -371,7 +352,6 @@ fn poller_publishes(poller: &PollerDeadline, store_next_when: &AtomicU64) -> Nan
 fn registrant_lowers(poller: &PollerDeadline, store_next_when: &AtomicU64, when: Nanos) -> bool {
     if when < store_next_when.load(Ordering::SeqCst) {
         store_next_when.store(when, Ordering::SeqCst);
-        store_load_fence();
         poller.lower_to(when)
     } else {
         false

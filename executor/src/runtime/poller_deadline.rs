@@ -9,8 +9,10 @@
 //! - A registrant that lowered its store's earliest deadline to `when` calls
 //!   [`lower_to`](PollerDeadline::lower_to): if the poller sleeps past `when`, the
 //!   published value is lowered to `when` and the caller must wake the poller.
-//! - Both sides use `SeqCst`: either the poller's re-read sees the registrant's
-//!   deadline, or the registrant sees the poller's published deadline.
+//! - Both sides store, fence (`SeqCst`), then load the other side's atomic: either
+//!   the poller's re-read sees the registrant's deadline, or the registrant sees
+//!   the poller's published deadline. The fences live in `publish` and `lower_to`
+//!   themselves, so the loom models check exactly this code.
 //!
 //! # Invariant
 //! At most one wake-up per lowering: a burst of earlier deadlines costs one
@@ -18,7 +20,7 @@
 
 use ticktock_timer::Nanos;
 
-use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::{fence, AtomicU64, Ordering};
 
 /// Value meaning "no worker is sleeping in the poller". Zero is safe as a sentinel:
 /// a registrant wakes the poller only for a deadline strictly earlier than the
@@ -41,6 +43,9 @@ impl PollerDeadline {
     pub(crate) fn publish(&self, until: Nanos) {
         self.until
             .store(until.max(NOT_POLLING + 1), Ordering::SeqCst);
+        // Orders this store before the caller's re-read of the stores' deadlines
+        // (a store-load pair: see the module docs; loom checks it as written).
+        fence(Ordering::SeqCst);
     }
 
     /// The poller woke up.
@@ -57,6 +62,8 @@ impl PollerDeadline {
     /// sleeps past it: the published deadline was lowered and the caller must wake
     /// the poller.
     pub(crate) fn lower_to(&self, when: Nanos) -> bool {
+        // Orders the caller's store of its store's deadline before this load.
+        fence(Ordering::SeqCst);
         let mut until = self.until.load(Ordering::SeqCst);
         while when < until {
             match self

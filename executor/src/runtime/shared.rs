@@ -227,6 +227,18 @@ impl Shared {
     /// this frees a task whose only waker it was).
     fn free_leftovers(&self) {
         self.drain_injector();
+        // Queues of cores no thread drives any more (idle current-thread cores, or a
+        // worker that outlived `shutdown_timeout`): their buffers live on in the
+        // stealers, so empty them here or their tasks would never be dropped.
+        for stealer in self.stealers.iter() {
+            loop {
+                match stealer.steal() {
+                    Steal::Success(runnable) => drop(runnable),
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+        }
         for slot in self.lifo.iter() {
             drop(slot.take());
         }

@@ -615,9 +615,15 @@ pub(crate) fn spawn_worker_thread(
         {
             let _enter = context::enter(handle.clone(), Some(worker.clone()));
             run(&handle, &worker, None);
-            // Drop whatever the core still holds while the context is entered.
+            // Drop the tasks still queued while the context is entered. Dropping the
+            // core alone would not: the queue's buffer is shared with its stealer,
+            // which `Shared` keeps, and each queued task keeps `Shared` alive.
             let core = worker.core.borrow_mut().take();
-            drop(core);
+            if let Some(core) = core {
+                while let Some(runnable) = core.queue.pop() {
+                    drop(runnable);
+                }
+            }
         }
         handle.shared.thread_stopped();
     });
