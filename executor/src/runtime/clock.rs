@@ -17,6 +17,7 @@
 //! `now` never goes backwards. The running clock costs two relaxed loads over a
 //! plain `Instant::now()`.
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -61,7 +62,43 @@ pub(crate) fn instant_at(nanos: Nanos) -> Instant {
     process_epoch() + Duration::from_nanos(nanos)
 }
 
+use std::sync::atomic::AtomicBool as StaticAtomicBool;
+
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+thread_local! {
+    /// The real nanoseconds since the process epoch that this thread read last.
+    /// `Clock::recent_nanos` serves it to callers that can live with a reading a
+    /// moment old, so one `sleep` costs one clock read, not three.
+    static RECENT_REAL_NANOS: Cell<Nanos> = const { Cell::new(0) };
+}
+
+/// Set forever once any runtime of the process pauses its clock. Until then every
+/// runtime's clock is plain real time since the process epoch, and "now" needs no
+/// runtime lookup at all (see [`now_nanos_for_current`]).
+static ANY_CLOCK_ALTERED: StaticAtomicBool = StaticAtomicBool::new(false);
+
+/// Nanoseconds since the process epoch now, on the clock of the current thread's
+/// runtime (real time outside any runtime). One clock read; the runtime is looked
+/// up only if some runtime ever paused time.
+pub(crate) fn now_nanos_for_current() -> Nanos {
+    if ANY_CLOCK_ALTERED.load(Ordering::Relaxed) {
+        crate::context::with_handle(|handle| match handle {
+            Some(handle) => handle.shared.timers.clock.now_nanos(),
+            None => real_nanos_now(),
+        })
+    } else {
+        real_nanos_now()
+    }
+}
+
+/// Real nanoseconds since the process epoch, recorded as this thread's recent
+/// reading.
+fn real_nanos_now() -> Nanos {
+    let nanos = u64::try_from(process_epoch().elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let _ = RECENT_REAL_NANOS.try_with(|recent| recent.set(nanos));
+    nanos
+}
 
 /// See the module docs.
 pub(crate) struct Clock {
@@ -84,7 +121,24 @@ impl Clock {
     }
 
     fn real_nanos(&self) -> Nanos {
-        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        debug_assert_eq!(self.epoch, process_epoch());
+        real_nanos_now()
+    }
+
+    /// `now_nanos` as of this thread's last clock reading: never later than the
+    /// true now, so a deadline `<=` it has certainly passed; one that is not may
+    /// still have passed, and is then fired by the next expiry pass. Costs no
+    /// clock read. (Runtimes share the process epoch, so readings made for any
+    /// runtime serve them all.)
+    pub(crate) fn recent_nanos(&self) -> Nanos {
+        if self.paused.load(Ordering::Acquire) {
+            self.frozen.load(Ordering::Acquire)
+        } else {
+            RECENT_REAL_NANOS
+                .try_with(Cell::get)
+                .unwrap_or(0)
+                .saturating_add(self.offset.load(Ordering::Relaxed))
+        }
     }
 
     /// Nanoseconds since the epoch now (rounded down).
@@ -95,16 +149,6 @@ impl Clock {
             self.real_nanos()
                 .saturating_add(self.offset.load(Ordering::Relaxed))
         }
-    }
-
-    /// The current instant on this clock.
-    pub(crate) fn now(&self) -> Instant {
-        self.instant_at(self.now_nanos())
-    }
-
-    /// The instant `nanos` after the epoch.
-    pub(crate) fn instant_at(&self, nanos: Nanos) -> Instant {
-        self.epoch + Duration::from_nanos(nanos)
     }
 
     pub(crate) fn is_paused(&self) -> bool {
@@ -118,6 +162,7 @@ impl Clock {
             "ticktock: `time::pause` called while time is already paused"
         );
         self.frozen.store(self.now_nanos(), Ordering::Release);
+        ANY_CLOCK_ALTERED.store(true, Ordering::Release);
         self.paused.store(true, Ordering::Release);
     }
 

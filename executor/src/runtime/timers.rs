@@ -108,6 +108,12 @@ impl TimerSlot {
         self.clock.now_nanos()
     }
 
+    /// This thread's last reading of the runtime's clock (see
+    /// [`Clock::recent_nanos`]): no clock read.
+    pub(crate) fn recent_nanos(&self) -> Nanos {
+        self.clock.recent_nanos()
+    }
+
     /// Must be called with the store locked (`next_when` is only written under the
     /// lock, so it cannot be raised above a deadline another thread just added).
     /// Called after an operation made `when` a candidate for
@@ -278,8 +284,5 @@ pub(crate) fn home_slot() -> Option<Arc<TimerSlot>> {
 /// runtime. Every deadline computed from "now" (sleep, timeout, interval) uses it,
 /// so paused time applies to them.
 pub(crate) fn clock_now() -> Instant {
-    crate::context::with_handle(|handle| match handle {
-        Some(handle) => handle.shared.timers.clock.now(),
-        None => Instant::now(),
-    })
+    super::clock::instant_at(super::clock::now_nanos_for_current())
 }

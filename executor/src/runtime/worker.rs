@@ -129,9 +129,11 @@ impl Core {
             return true;
         }
         if yielded {
+            // Back of this worker's own queue: it will run it, nobody else needs
+            // waking (tokio does not wake anyone for a yield either).
             self.queue.push(runnable);
             self.yielded = true;
-            return true;
+            return false;
         }
         match handle.shared.lifo[self.index].push(runnable) {
             Some(previous) => {
@@ -145,7 +147,9 @@ impl Core {
     fn next_local(&mut self, handle: &Handle) -> Option<Runnable> {
         self.tick = self.tick.wrapping_add(1);
         let yielded = std::mem::replace(&mut self.yielded, false);
-        if yielded || self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+        // `is_empty` is two plain loads; `pop_global` would pay a fence each time.
+        if (yielded || self.tick % GLOBAL_QUEUE_INTERVAL == 0) && !handle.shared.injector.is_empty()
+        {
             if let Some(runnable) = handle.shared.pop_global() {
                 return Some(runnable);
             }
@@ -176,9 +180,7 @@ impl Core {
             loop {
                 match stealers[victim].steal_batch_and_pop(&self.queue) {
                     Steal::Success(runnable) => {
-                        handle.shared.counters[self.index]
-                            .steals
-                            .fetch_add(1, Ordering::Relaxed);
+                        handle.shared.counters[self.index].steals.bump();
                         return Some(runnable);
                     }
                     Steal::Empty => break,
@@ -212,9 +214,7 @@ impl Core {
             if self.lifo_watch[victim] == polls {
                 self.lifo_watch[victim] = NOT_WATCHED;
                 if let Some(runnable) = slot.take() {
-                    shared.counters[self.index]
-                        .steals
-                        .fetch_add(1, Ordering::Relaxed);
+                    shared.counters[self.index].steals.bump();
                     return Some(runnable);
                 }
             } else {
@@ -399,7 +399,7 @@ pub(crate) fn run(
             },
         };
         found_work(handle, worker);
-        shared.counters[index].polls.fetch_add(1, Ordering::Relaxed);
+        shared.counters[index].polls.bump();
         tasks_since_main = tasks_since_main.saturating_add(1);
         runnable.run();
     }
@@ -442,7 +442,7 @@ fn fire_timers(handle: &Handle, core: &mut Core) -> usize {
     if fired != 0 {
         handle.shared.counters[core.index]
             .timers_fired
-            .fetch_add(fired as u64, Ordering::Relaxed);
+            .add(fired as u64);
     }
     // The core is borrowed by our caller and waking pushes onto it, so the wakers
     // stay buffered until `wake_buffered` runs with the core released.
@@ -549,7 +549,7 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
         }
     }
     if !must_stay_awake(handle, main) {
-        shared.counters[index].parks.fetch_add(1, Ordering::Relaxed);
+        shared.counters[index].parks.bump();
         match parking.driver.try_acquire() {
             Some(mut poll) => {
                 // Publish the deadline we will sleep until, then re-read the stores:
@@ -585,9 +585,7 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
                 parking.idle.transition_from_parked(index);
             }
         }
-        shared.counters[index]
-            .unparks
-            .fetch_add(1, Ordering::Relaxed);
+        shared.counters[index].unparks.bump();
     } else {
         parking.idle.transition_from_parked(index);
     }

@@ -57,10 +57,7 @@ pub use timeout::{timeout, timeout_at, Timeout};
 /// ```
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep::new(sleep::deadline_after(
-        crate::runtime::timers::clock_now(),
-        duration,
-    ))
+    Sleep::at_nanos(sleep::deadline_nanos_after(duration))
 }
 
 /// Waits until `deadline`. A deadline in the past completes on first poll.

@@ -34,6 +34,13 @@ use crate::runtime::timers::{TimerSlot, TimerWaker};
 /// same horizon). `sleep(Duration::MAX)` uses it instead of overflowing.
 pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 
+/// The deadline `duration` from now, in nanoseconds since the process epoch,
+/// saturating at the far future: one clock read, no `Instant` arithmetic.
+pub(crate) fn deadline_nanos_after(duration: Duration) -> Nanos {
+    let delta = u64::try_from(duration.min(FAR_FUTURE).as_nanos()).unwrap_or(u64::MAX);
+    crate::runtime::clock::now_nanos_for_current().saturating_add(delta)
+}
+
 /// `now + duration`, or the far future if that overflows or exceeds it.
 pub(crate) fn deadline_after(now: Instant, duration: Duration) -> Instant {
     now.checked_add(duration.min(FAR_FUTURE))
@@ -126,8 +133,14 @@ impl DeadlineWord {
 impl Sleep {
     #[track_caller]
     pub(crate) fn new(deadline: Instant) -> Sleep {
+        Sleep::at_nanos(nanos_at(deadline))
+    }
+
+    /// A sleep until `deadline` nanoseconds after the process epoch.
+    #[track_caller]
+    pub(crate) fn at_nanos(deadline: Nanos) -> Sleep {
         Sleep {
-            deadline: DeadlineWord::new(deadline),
+            deadline: DeadlineWord(deadline.min(MAX_DEADLINE)),
             registration: None,
             site: Location::caller(),
         }
@@ -225,7 +238,11 @@ impl Sleep {
             );
         };
         let when = self.deadline.nanos();
-        if when <= slot.now_nanos() {
+        // The thread's last clock reading (usually the one `sleep()` just made):
+        // a deadline at or before it has passed. A later one is registered even if
+        // it passed since; it is then due at once and the next expiry pass fires it.
+        let recent = slot.recent_nanos();
+        if when <= recent {
             self.deadline.set_elapsed();
             return Poll::Ready(());
         }
@@ -237,7 +254,7 @@ impl Sleep {
             let timer = TimerWaker {
                 waker: cx.waker().clone(),
                 site: self.site,
-                armed_at: slot.now_nanos(),
+                armed_at: recent,
             };
             let key = store.insert(when, timer);
             crate::trace::timer_registered(store.id().0 as usize, when, self.site);
@@ -276,7 +293,7 @@ impl Future for Sleep {
                     *entry = Some(TimerWaker {
                         waker: cx.waker().clone(),
                         site,
-                        armed_at: timer_slot.now_nanos(),
+                        armed_at: timer_slot.recent_nanos(),
                     });
                 }
             })

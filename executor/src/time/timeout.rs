@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::error::Elapsed;
-use super::sleep::{deadline_after, Sleep};
+use super::sleep::{deadline_nanos_after, Sleep};
 
 /// Runs `future` until it completes or `duration` passes, whichever comes first.
 ///
@@ -29,10 +29,7 @@ use super::sleep::{deadline_after, Sleep};
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         value: future,
-        delay: Sleep::new(deadline_after(
-            crate::runtime::timers::clock_now(),
-            duration,
-        )),
+        delay: Sleep::at_nanos(deadline_nanos_after(duration)),
     }
 }
 
