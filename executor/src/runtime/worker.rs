@@ -154,7 +154,11 @@ impl Core {
                 return Some(runnable);
             }
         }
-        if let Some(runnable) = handle.shared.lifo[self.index].take() {
+        // The hint first: `take` is an atomic swap, not worth paying on every pick
+        // when the slot is empty (a stale "empty" hint only delays the task to
+        // the next pick; only this worker fills its own slot).
+        let lifo = &handle.shared.lifo[self.index];
+        if let Some(runnable) = lifo.looks_occupied().then(|| lifo.take()).flatten() {
             if self.lifo_streak < MAX_LIFO_STREAK {
                 self.lifo_streak += 1;
                 return Some(runnable);
