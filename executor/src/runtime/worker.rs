@@ -243,6 +243,11 @@ const NOT_WATCHED: u64 = u64::MAX;
 /// the owner is stuck inside a long poll. `occupied` is a hint for those lookers
 /// (an exact check would need a compare-exchange, which `Runnable` does not allow);
 /// a stale hint costs one failed `take`, never a lost task.
+///
+/// Aligned to a cache-line pair: the slots of all workers sit side by side in one
+/// slice, and sharing a line made every push and take of one worker evict it from
+/// the other's cache (measured: 30 % of a 100-pair ping-pong went to `push_local`).
+#[repr(align(128))]
 pub(crate) struct LifoSlot {
     task: AtomicCell<Option<Runnable>>,
     occupied: AtomicBool,
