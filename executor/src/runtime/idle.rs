@@ -15,8 +15,10 @@
 //!   work, or the pusher sees the parked worker and unparks it.
 //! - An unpark that arrives before the park is remembered (`NOTIFIED`), so the park
 //!   returns at once.
-//! - `num_searching` counts workers that left the parked set through an unpark or a
-//!   poller wake-up and have not yet found work or re-parked. When the last searcher
+//! - `num_searching` counts workers that left the parked set through an unpark
+//!   (for new work) and have not yet found work or re-parked. A worker that wakes
+//!   by itself (deadline, I/O event) runs what it woke and is not a searcher: if it
+//!   were, finding that work would make it wake yet another worker each time. When the last searcher
 //!   finds work it wakes another worker, so a burst of tasks fans out across workers.
 //!
 //! # Ground rules
@@ -234,9 +236,10 @@ impl Idle {
     }
 
     /// Takes `worker` out of the parked set after it woke up. Returns `true` if it
-    /// was still in the set (it woke by itself: timeout, re-check or poller wake-up),
-    /// in which case it is now counted as searching; `false` if an unparker already
-    /// removed it (and counted it as searching).
+    /// was still in the set: it woke by itself (a deadline, an I/O event, its
+    /// re-check) and is *not* searching, since it wakes for work of its own (tokio
+    /// draws the same line); `false` if an unparker already removed it, and
+    /// counted it as searching.
     pub(crate) fn transition_from_parked(&self, worker: usize) -> bool {
         if !self.is_parked_hint() {
             // Fast path: the set is empty, so an unparker removed us.
@@ -247,7 +250,6 @@ impl Idle {
             Some(index) => {
                 sleepers.swap_remove(index);
                 self.num_parked.store(sleepers.len(), Ordering::SeqCst);
-                self.num_searching.fetch_add(1, Ordering::SeqCst);
                 true
             }
             None => false,

@@ -211,8 +211,9 @@ fn worker_loop(index: usize, idle: &Idle, parkers: &[Parker], work: &Work, done:
         if !stay_awake {
             parkers[index].park_condvar(None);
         }
-        idle.transition_from_parked(index);
-        searching = true;
+        // As in `park()`: a worker an unparker removed from the parked set holds
+        // the searching count it was given; one that left by itself does not.
+        searching = !idle.transition_from_parked(index);
     }
 }
 
@@ -308,26 +309,27 @@ fn loom_idle_two_workers_one_push_wakes_one() {
 fn loom_idle_worker_to_notify_skips_while_a_worker_searches() {
     model(|| {
         let idle = Idle::new(2);
-        // Worker 1 parked; worker 0 left the parked set and searches.
         idle.transition_to_parked(1, false);
         idle.transition_to_parked(0, false);
+        // Worker 0 wakes by itself (a deadline, an I/O event): it is not a
+        // searcher, so new work still wakes the parked worker 1.
         assert!(idle.transition_from_parked(0));
+        assert_eq!(idle.worker_to_notify(), Some(1));
+        // Worker 1 holds the searching count now: nobody else is woken.
         assert_eq!(
             idle.worker_to_notify(),
             None,
             "woke a worker while one searches"
         );
-        // The searcher parks again as the last searcher: it must re-check.
-        assert!(idle.transition_to_parked(0, true));
-        assert_eq!(idle.worker_to_notify(), Some(0));
-        // The woken worker holds the searching count: nobody else is woken.
-        assert_eq!(idle.worker_to_notify(), None);
         assert!(
-            !idle.transition_from_parked(0),
+            !idle.transition_from_parked(1),
             "an unparker already removed it"
         );
-        assert!(idle.transition_from_searching());
+        // The searcher parks again as the last searcher: it must re-check.
+        assert!(idle.transition_to_parked(1, true));
         assert_eq!(idle.worker_to_notify(), Some(1));
+        // The woken searcher finds work as the last searcher: it wakes another.
+        assert!(idle.transition_from_searching());
     });
 }
 

@@ -10,10 +10,13 @@
 //! ([`Parking::hand_off_poller`]).
 //!
 //! # Invariant: somebody watches the deadlines
-//! Whenever a timer is pending and at least one worker is parked, some worker is in
-//! the poller or about to enter it. The poller hands the role on when it leaves
-//! (`hand_off_poller`), and a timer registered while nobody polls wakes a parked
-//! worker to take the role (`TimerSlot::note_deadline`).
+//! Every parked worker sleeps no later than the earliest deadline of all stores
+//! it saw when it parked: the poller through its timeout, the others through a
+//! timed condition-variable wait. A timer registered later with an earlier
+//! deadline wakes the poller if one sleeps past it, or else a parked worker
+//! (`hand_off_poller`, called from `TimerSlot::note_deadline`), which parks again
+//! with the new deadline. So a worker that leaves the poller to run a long task
+//! strands no timer, and need not wake anyone when it leaves.
 
 use std::io;
 
@@ -51,8 +54,9 @@ impl Parking {
         }
     }
 
-    /// The poller left the poll while timers are pending: wake a parked worker so it
-    /// takes the poller over (it will find the poll free when it parks again).
+    /// A deadline earlier than every parked worker's wake-up time was registered
+    /// while nobody sleeps in the poller: wake a parked worker so it parks again
+    /// with that deadline (taking the poller if it is free).
     pub(crate) fn hand_off_poller(&self) {
         if self.driver.is_polling() {
             return;

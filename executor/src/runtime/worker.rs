@@ -17,9 +17,9 @@
 //!   │   none? search: fire own due timers ─ steal due timers of every other store
 //!   │                 ─ steal half of a random victim's queue ─ global queue
 //!   │                 ─ the LIFO task of a worker stuck in one poll since last look
-//!   │   none? park: announce ─ re-check queues and deadlines ─ sleep
-//!   │         (in the mio poller until the earliest deadline of all stores if the
-//!   │          poller is free, else on the condition variable)
+//!   │   none? park: announce ─ re-check queues and deadlines ─ sleep until the
+//!   │         earliest deadline of all stores (in the mio poller if it is free,
+//!   │         else on the condition variable)
 //!   └── run the task (with a fresh cooperative budget)
 //! ```
 //! Nothing here is O(number of timers): a park reads one atomic per store.
@@ -550,16 +550,16 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
         let earliest = shared.timers.earliest();
         if earliest != NO_DEADLINE && !must_stay_awake(handle, main) {
             shared.timers.clock.advance_to(earliest);
-            parking.idle.transition_from_parked(index);
+            let self_woken = parking.idle.transition_from_parked(index);
             if let Some(core) = worker.core.borrow_mut().as_mut() {
-                core.searching = true;
+                core.searching = !self_woken;
             }
             return;
         }
     }
-    if !must_stay_awake(handle, main) {
+    let self_woken = if !must_stay_awake(handle, main) {
         shared.counters[index].parks.bump();
-        match parking.driver.try_acquire() {
+        let self_woken = match parking.driver.try_acquire() {
             Some(mut poll) => {
                 // Publish the deadline we will sleep until, then re-read the stores:
                 // a timer registered in between either sees our deadline (and wakes
@@ -582,26 +582,38 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
                 }
                 parking.parkers[index].park_driver(|| parking.driver.poll(&mut poll, timeout));
                 drop(poll);
-                parking.idle.transition_from_parked(index);
-                // Somebody must keep watching deadlines and sockets.
-                if shared.timers.earliest() != NO_DEADLINE || parking.driver.reactor().live() != 0 {
-                    parking.hand_off_poller();
-                }
+                parking.idle.transition_from_parked(index)
+                // No hand-off here: the workers parked on condition variables wait
+                // no longer than the earliest deadline, so timers stay watched while
+                // this worker runs what it woke; waking one of them on every event
+                // would bounce each socket round trip between threads.
             }
             None => {
-                let timeout = watching_lifo.then_some(LIFO_RESCUE_DELAY);
+                // Another worker holds the poller, but it may leave it to run a
+                // long task: wake up by the earliest deadline of all stores anyway
+                // (then fire what is due, and take the poller if it is free).
+                let now = shared.timers.now_nanos();
+                let mut timeout = if shared.timers.clock.is_paused() {
+                    None
+                } else {
+                    timeout_until(shared.timers.earliest(), now)
+                };
+                if watching_lifo {
+                    timeout = Some(timeout.map_or(LIFO_RESCUE_DELAY, |t| t.min(LIFO_RESCUE_DELAY)));
+                }
                 parking.parkers[index].park_condvar(timeout);
-                parking.idle.transition_from_parked(index);
+                parking.idle.transition_from_parked(index)
             }
-        }
+        };
         shared.counters[index].unparks.bump();
+        self_woken
     } else {
-        parking.idle.transition_from_parked(index);
-    }
+        parking.idle.transition_from_parked(index)
+    };
     if let Some(core) = worker.core.borrow_mut().as_mut() {
-        // Whether we removed ourselves from the parked set or an unparker did, we
-        // now hold a searching count.
-        core.searching = true;
+        // Removed from the parked set by an unparker: it counted us as searching.
+        // Woken by ourselves (deadline, event, re-check): not a searcher.
+        core.searching = !self_woken;
     }
 }
 
