@@ -107,8 +107,27 @@ impl<S: mio::event::Source> PollEvented<S> {
 
     /// Whether the runtime is draining for a graceful shutdown: listeners check it
     /// and stop accepting (see `Runtime::shutdown_timeout`).
-    pub(crate) fn runtime_is_draining(&self) -> bool {
+    fn runtime_is_draining(&self) -> bool {
         self.handle.shared.is_draining()
+    }
+
+    /// A listener's accept: [`PollEvented::poll_io`] in the read direction, refused
+    /// with `refused()` once the runtime drains for a graceful shutdown. Checked
+    /// before, and again after a `Pending` (the waker is stored by then, so a drain
+    /// that started in between cannot be missed: draining wakes every reader).
+    pub(crate) fn poll_accept<R>(
+        &self,
+        cx: &mut Context<'_>,
+        accept: impl FnMut(&S) -> io::Result<R>,
+        refused: impl Fn() -> io::Error,
+    ) -> Poll<io::Result<R>> {
+        if self.runtime_is_draining() {
+            return Poll::Ready(Err(refused()));
+        }
+        match self.poll_io(cx, Direction::Read, accept) {
+            Poll::Pending if self.runtime_is_draining() => Poll::Ready(Err(refused())),
+            other => other,
+        }
     }
 
     /// Deregisters and returns the source.

@@ -150,23 +150,12 @@ impl UnixListener {
     /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        // The two draining checks close a race; see `tcp/listener.rs`.
-        if self.io.runtime_is_draining() {
-            return Poll::Ready(Err(shutting_down_error()));
-        }
-        match self
-            .io
-            .poll_io(cx, Direction::Read, |listener| listener.accept())
-        {
-            Poll::Ready(Ok((stream, peer))) => {
-                Poll::Ready(UnixStream::from_mio(stream).map(|stream| (stream, peer)))
-            }
-            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            Poll::Pending if self.io.runtime_is_draining() => {
-                Poll::Ready(Err(shutting_down_error()))
-            }
-            Poll::Pending => Poll::Pending,
-        }
+        self.io
+            .poll_accept(cx, |listener| listener.accept(), shutting_down_error)
+            .map(|accepted| {
+                let (stream, peer) = accepted?;
+                Ok((UnixStream::from_mio(stream)?, peer))
+            })
     }
 
     /// The address the listener is bound to.

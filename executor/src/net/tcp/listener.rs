@@ -19,7 +19,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::task::{Context, Poll};
 
 use super::TcpStream;
-use crate::io::{Direction, PollEvented};
+use crate::io::PollEvented;
 use crate::net::{addr, shutting_down_error};
 
 /// A TCP socket server, listening for connections.
@@ -144,23 +144,12 @@ impl TcpListener {
     /// });
     /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        if self.io.runtime_is_draining() {
-            return Poll::Ready(Err(shutting_down_error()));
-        }
-        match self
-            .io
-            .poll_io(cx, Direction::Read, |listener| listener.accept())
-        {
-            Poll::Ready(Ok((stream, peer))) => {
-                Poll::Ready(TcpStream::from_mio(stream).map(|stream| (stream, peer)))
-            }
-            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            // The waker is stored: re-check (see "Graceful shutdown" in the module docs).
-            Poll::Pending if self.io.runtime_is_draining() => {
-                Poll::Ready(Err(shutting_down_error()))
-            }
-            Poll::Pending => Poll::Pending,
-        }
+        self.io
+            .poll_accept(cx, |listener| listener.accept(), shutting_down_error)
+            .map(|accepted| {
+                let (stream, peer) = accepted?;
+                Ok((TcpStream::from_mio(stream)?, peer))
+            })
     }
 
     /// The address the listener is bound to (with the OS-chosen port after binding
