@@ -133,25 +133,25 @@ impl<S: mio::event::Source> PollEvented<S> {
     /// Deregisters and returns the source.
     pub(crate) fn into_inner(mut self) -> S {
         let mut source = self.source.take().expect("source present until into_inner");
+        self.deregister(&mut source);
+        source
+    }
+
+    /// Removes `source` (taken out of `self`) from the reactor.
+    fn deregister(&self, source: &mut S) {
         self.handle
             .shared
             .parking
             .driver
             .reactor()
-            .deregister(&mut source, &self.io);
-        source
+            .deregister(source, &self.io);
     }
 }
 
 impl<S: mio::event::Source> Drop for PollEvented<S> {
     fn drop(&mut self) {
         if let Some(mut source) = self.source.take() {
-            self.handle
-                .shared
-                .parking
-                .driver
-                .reactor()
-                .deregister(&mut source, &self.io);
+            self.deregister(&mut source);
         }
     }
 }
