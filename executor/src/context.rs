@@ -11,6 +11,10 @@
 //!   instructions at a time and never while a task runs, so a task that wakes
 //!   another task can push it onto this worker's queue.
 //! - `in_block_on`: set while this thread is inside `block_on`, to refuse nesting.
+//! - Every "current runtime" look-up: the handle, the worker state, the home timer
+//!   slot ([`home_slot`]) and the current runtime's clock ([`now_nanos_for_current`],
+//!   [`clock_now`]). The mechanisms below this layer (clock, timer slots, driver,
+//!   queues) never read the thread-local: they are handed what they need.
 //!
 //! # Ground rules
 //! Only this thread touches its context. The core is moved out (by `block_in_place`)
@@ -18,7 +22,13 @@
 //! while borrowed.
 
 use std::cell::{Cell, RefCell};
+use std::time::Instant;
 
+use ticktock_timer::Nanos;
+
+use crate::loom::sync::Arc;
+use crate::runtime::clock::{any_clock_altered, instant_at, real_nanos_now};
+use crate::runtime::timers::TimerSlot;
 use crate::runtime::worker::Core;
 use crate::runtime::Handle;
 
@@ -161,4 +171,42 @@ pub(crate) fn is_in_async_context() -> bool {
     CONTEXT
         .try_with(|ctx| ctx.in_block_on.get() || ctx.worker.borrow().is_some())
         .unwrap_or(false)
+}
+
+/// The timer slot a `Sleep` polled on this thread registers in: its worker's store
+/// if the thread drives a core, else the runtime's store for other threads. `None`
+/// outside any runtime.
+pub(crate) fn home_slot() -> Option<Arc<TimerSlot>> {
+    with_current(|current| {
+        let (handle, worker) = current?;
+        let timers = &handle.shared.timers;
+        let id = match worker {
+            Some(worker) if worker.core.try_borrow().is_ok_and(|core| core.is_some()) => {
+                worker.index
+            }
+            _ => timers.external_id(),
+        };
+        Some(timers.slot(id).clone())
+    })
+}
+
+/// Nanoseconds since the process epoch now, on the clock of the current thread's
+/// runtime (real time outside any runtime). One clock read; the runtime is looked
+/// up only if some runtime ever paused time.
+pub(crate) fn now_nanos_for_current() -> Nanos {
+    if any_clock_altered() {
+        with_handle(|handle| match handle {
+            Some(handle) => handle.shared.timers.clock.now_nanos(),
+            None => real_nanos_now(),
+        })
+    } else {
+        real_nanos_now()
+    }
+}
+
+/// Now, on the clock of the current thread's runtime; the real clock outside any
+/// runtime. Every deadline computed from "now" (sleep, timeout, interval) uses it,
+/// so paused time applies to them.
+pub(crate) fn clock_now() -> Instant {
+    instant_at(now_nanos_for_current())
 }

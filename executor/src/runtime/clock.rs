@@ -75,26 +75,18 @@ thread_local! {
 
 /// Set forever once any runtime of the process pauses its clock. Until then every
 /// runtime's clock is plain real time since the process epoch, and "now" needs no
-/// runtime lookup at all (see [`now_nanos_for_current`]).
+/// runtime lookup at all (see [`now_nanos_for_current`](crate::context::now_nanos_for_current)).
 static ANY_CLOCK_ALTERED: StaticAtomicBool = StaticAtomicBool::new(false);
 
-/// Nanoseconds since the process epoch now, on the clock of the current thread's
-/// runtime (real time outside any runtime). One clock read; the runtime is looked
-/// up only if some runtime ever paused time.
-pub(crate) fn now_nanos_for_current() -> Nanos {
-    if ANY_CLOCK_ALTERED.load(Ordering::Relaxed) {
-        crate::context::with_handle(|handle| match handle {
-            Some(handle) => handle.shared.timers.clock.now_nanos(),
-            None => real_nanos_now(),
-        })
-    } else {
-        real_nanos_now()
-    }
+/// Whether any runtime of the process ever paused its clock (see
+/// [`ANY_CLOCK_ALTERED`]). Until one has, real time is every runtime's "now".
+pub(crate) fn any_clock_altered() -> bool {
+    ANY_CLOCK_ALTERED.load(Ordering::Relaxed)
 }
 
 /// Real nanoseconds since the process epoch, recorded as this thread's recent
 /// reading.
-fn real_nanos_now() -> Nanos {
+pub(crate) fn real_nanos_now() -> Nanos {
     let nanos = u64::try_from(process_epoch().elapsed().as_nanos()).unwrap_or(u64::MAX);
     let _ = RECENT_REAL_NANOS.try_with(|recent| recent.set(nanos));
     nanos

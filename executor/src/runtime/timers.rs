@@ -27,7 +27,6 @@
 use std::panic::Location;
 use std::sync::{OnceLock, Weak};
 use std::task::Waker;
-use std::time::Instant;
 
 use ticktock_timer::{Nanos, StoreId, TimerStore, MAX_DEADLINE, NO_DEADLINE};
 
@@ -261,28 +260,4 @@ impl Timers {
         }
         fired
     }
-}
-
-/// The timer slot a `Sleep` polled on this thread registers in: its worker's store
-/// if the thread drives a core, else the runtime's store for other threads. `None`
-/// outside any runtime.
-pub(crate) fn home_slot() -> Option<Arc<TimerSlot>> {
-    crate::context::with_current(|current| {
-        let (handle, worker) = current?;
-        let timers = &handle.shared.timers;
-        let id = match worker {
-            Some(worker) if worker.core.try_borrow().is_ok_and(|core| core.is_some()) => {
-                worker.index
-            }
-            _ => timers.external_id(),
-        };
-        Some(timers.slot(id).clone())
-    })
-}
-
-/// Now, on the clock of the current thread's runtime; the real clock outside any
-/// runtime. Every deadline computed from "now" (sleep, timeout, interval) uses it,
-/// so paused time applies to them.
-pub(crate) fn clock_now() -> Instant {
-    super::clock::instant_at(super::clock::now_nanos_for_current())
 }

@@ -34,7 +34,7 @@ pub fn interval(period: Duration) -> Interval {
         !period.is_zero(),
         "ticktock: `interval` period must be non-zero (a zero period would tick continuously)"
     );
-    interval_at(crate::runtime::timers::clock_now(), period)
+    interval_at(crate::context::clock_now(), period)
 }
 
 /// Creates an interval whose first tick completes at `start` and whose later ticks
@@ -169,7 +169,7 @@ impl Interval {
             return Poll::Pending;
         }
         let due = self.delay.deadline();
-        let now = crate::runtime::timers::clock_now();
+        let now = crate::context::clock_now();
         let next = if now.saturating_duration_since(due) > MISSED_TICK_THRESHOLD {
             self.missed_tick_behavior
                 .next_deadline(due, now, self.period)
@@ -192,7 +192,7 @@ impl Interval {
     /// });
     /// ```
     pub fn reset(&mut self) {
-        let next = deadline_after(crate::runtime::timers::clock_now(), self.period);
+        let next = deadline_after(crate::context::clock_now(), self.period);
         Pin::new(&mut self.delay).reset(next);
     }
 

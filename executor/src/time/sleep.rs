@@ -38,7 +38,7 @@ pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 /// saturating at the far future: one clock read, no `Instant` arithmetic.
 pub(crate) fn deadline_nanos_after(duration: Duration) -> Nanos {
     let delta = u64::try_from(duration.min(FAR_FUTURE).as_nanos()).unwrap_or(u64::MAX);
-    crate::runtime::clock::now_nanos_for_current().saturating_add(delta)
+    crate::context::now_nanos_for_current().saturating_add(delta)
 }
 
 /// `now + duration`, or the far future if that overflows or exceeds it.
@@ -230,7 +230,7 @@ impl Sleep {
     }
 
     fn register(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(slot) = crate::runtime::timers::home_slot() else {
+        let Some(slot) = crate::context::home_slot() else {
             panic!(
                 "ticktock: a `Sleep` (created at {}) was polled outside a ticktock runtime; \
                  poll it from a task or from inside `Runtime::block_on`",
