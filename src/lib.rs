@@ -69,6 +69,9 @@ pub use ticktock_executor::{
 
 pub use ticktock_executor::net;
 
+#[cfg(unix)]
+pub use ticktock_executor::signal;
+
 #[cfg(feature = "hyper")]
 pub use ticktock_executor::hyper;
 

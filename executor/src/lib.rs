@@ -49,6 +49,8 @@ mod io;
 mod loom;
 pub mod net;
 pub mod runtime;
+#[cfg(unix)]
+pub mod signal;
 pub mod task;
 pub mod time;
 mod trace;

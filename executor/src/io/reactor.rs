@@ -36,7 +36,7 @@ const INDEX_BITS: u32 = 24;
 /// Mask of the index bits.
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 /// Generations wrap within the bits left below the top bit, so an I/O token never
-/// collides with the driver's own tokens (`usize::MAX` and `usize::MAX - 1`).
+/// collides with the driver's own tokens (`usize::MAX` down to `usize::MAX - 2`).
 const GENERATION_MASK: usize = (usize::MAX >> 1) >> INDEX_BITS;
 
 /// A registration's mio token: `generation << INDEX_BITS | index`.
@@ -228,6 +228,11 @@ impl Reactor {
             next_generation: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
         }
+    }
+
+    /// The poll's registry, for the driver's own sources (the signal pipe).
+    pub(crate) fn registry(&self) -> &mio::Registry {
+        &self.registry
     }
 
     /// Registers `source` for `interest` and returns its readiness record.

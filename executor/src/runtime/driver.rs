@@ -40,6 +40,12 @@ const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 /// The token of the precise timer's registration (see `precise.rs`).
 const TIMER_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 
+/// The token of the signal pipe's registration (see `signal/registry.rs`).
+const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 2);
+
+/// The driver's own tokens: their events are not for the reactor.
+const DRIVER_TOKENS: [mio::Token; 3] = [WAKER_TOKEN, TIMER_TOKEN, SIGNAL_TOKEN];
+
 /// Events taken out of the kernel per `epoll_wait` call.
 const EVENTS_CAPACITY: usize = 256;
 
@@ -61,6 +67,9 @@ pub(crate) struct Driver {
     pub(crate) earlier_deadline_wakeups: AtomicU64,
     /// I/O registrations, fed by the events this poll returns.
     reactor: Reactor,
+    /// The signal pipe, registered by the first signal listener of this runtime.
+    #[cfg(unix)]
+    signal_pipe: std::sync::OnceLock<mio::net::UnixStream>,
 }
 
 impl Driver {
@@ -80,6 +89,8 @@ impl Driver {
             poller_until: PollerDeadline::new(),
             earlier_deadline_wakeups: AtomicU64::new(0),
             reactor,
+            #[cfg(unix)]
+            signal_pipe: std::sync::OnceLock::new(),
         })
     }
 
@@ -123,15 +134,35 @@ impl Driver {
                 // The waker is edge-triggered: nothing to drain.
                 WAKER_TOKEN => {}
                 TIMER_TOKEN => precise.on_expired(),
+                #[cfg(unix)]
+                SIGNAL_TOKEN => crate::signal::dispatch(),
                 _ => io_events = true,
             }
         }
         if io_events {
             let io = events
                 .iter()
-                .filter(|event| event.token() != WAKER_TOKEN && event.token() != TIMER_TOKEN);
+                .filter(|event| !DRIVER_TOKENS.contains(&event.token()));
             self.reactor.dispatch(io);
         }
+    }
+
+    /// Registers the signal pipe in this poll (once), so signals wake the poller.
+    #[cfg(unix)]
+    pub(crate) fn enable_signals(&self) -> io::Result<()> {
+        if self.signal_pipe.get().is_some() {
+            return Ok(());
+        }
+        let mut pipe = mio::net::UnixStream::from_std(crate::signal::receiver()?);
+        self.reactor
+            .registry()
+            .register(&mut pipe, SIGNAL_TOKEN, mio::Interest::READABLE)?;
+        if let Err(pipe) = self.signal_pipe.set(pipe) {
+            // Another thread registered first: this duplicate leaves the poll again.
+            let mut pipe = pipe;
+            let _ = self.reactor.registry().deregister(&mut pipe);
+        }
+        Ok(())
     }
 
     /// The reactor fed by this driver's poll.
