@@ -14,7 +14,7 @@
 //! | `udp.rs` | [`UdpSocket`]: datagrams, connected or not |
 //! | `unix.rs` | [`UnixListener`] and [`UnixStream`] (Unix only) |
 //! | `byte_stream.rs` | the read and write readiness loops both stream types share |
-//! | `addr.rs` | address resolution and trying each resolved address in turn |
+//! | `addr.rs` | [`ToSocketAddrs`], [`lookup_host`] (host names on the blocking pool) and trying each resolved address in turn |
 //!
 //! # How an operation waits
 //! Every operation is a loop: wait until the reactor says the socket looks ready in
@@ -35,8 +35,9 @@
 //!   shutting down"`, so accept loops end by themselves.
 //! - On Unix every socket type implements `AsRawFd` and `AsFd`, so fd-based crates
 //!   (such as `socket2`) can set options these types do not wrap.
-//! - Host names are resolved with the standard library's blocking resolver, on the
-//!   calling thread; IP literals such as `"127.0.0.1:8080"` never block.
+//! - Host names are resolved with the system resolver on the runtime's blocking
+//!   pool, never on a worker ([`lookup_host`]); IP literals such as
+//!   `"127.0.0.1:8080"` are parsed on the spot.
 //!
 //! # Examples
 //! ```
@@ -89,6 +90,7 @@ mod udp;
 #[cfg(unix)]
 mod unix;
 
+pub use addr::{lookup_host, ToSocketAddrs};
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 #[cfg(unix)]

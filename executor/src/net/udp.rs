@@ -12,11 +12,11 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use crate::io::{Direction, PollEvented};
-use crate::net::addr;
+use crate::net::addr::{self, ToSocketAddrs};
 
 /// A UDP socket.
 ///
@@ -63,7 +63,7 @@ impl UdpSocket {
     /// });
     /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        let socket = addr::first_success(addr, mio::net::UdpSocket::bind)?;
+        let socket = addr::first_success(addr, mio::net::UdpSocket::bind).await?;
         UdpSocket::from_mio(socket)
     }
 
@@ -116,7 +116,7 @@ impl UdpSocket {
     /// });
     /// ```
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        addr::first_success(addr, |addr| self.io.get_ref().connect(addr))
+        addr::first_success(addr, |addr| self.io.get_ref().connect(addr)).await
     }
 
     /// Sends `buf` as one datagram to the connected peer; returns the bytes sent.
@@ -234,7 +234,7 @@ impl UdpSocket {
     /// });
     /// ```
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        let target = addr::resolve(target)?[0];
+        let target = addr::resolve(target).await?[0];
         poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
     }
 

@@ -15,12 +15,13 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use super::TcpStream;
 use crate::io::PollEvented;
-use crate::net::{addr, shutting_down_error};
+use crate::net::addr::{self, ToSocketAddrs};
+use crate::net::shutting_down_error;
 
 /// A TCP socket server, listening for connections.
 ///
@@ -66,7 +67,7 @@ impl TcpListener {
     /// });
     /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        let listener = addr::first_success(addr, mio::net::TcpListener::bind)?;
+        let listener = addr::first_success(addr, mio::net::TcpListener::bind).await?;
         TcpListener::from_mio(listener)
     }
 

@@ -14,10 +14,10 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 
 use crate::io::{Direction, PollEvented};
-use crate::net::addr;
+use crate::net::addr::{self, ToSocketAddrs};
 use crate::net::byte_stream::impl_async_read_write;
 
 /// A TCP connection. It implements `futures::io::AsyncRead` and `AsyncWrite`, and
@@ -74,7 +74,7 @@ impl TcpStream {
     /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last_error = None;
-        for addr in addr::resolve(addr)? {
+        for addr in addr::resolve(addr).await? {
             match TcpStream::connect_one(addr).await {
                 Ok(stream) => return Ok(stream),
                 Err(error) => last_error = Some(error),
