@@ -97,8 +97,9 @@ fn spawn_after_shutdown_is_a_cancelled_join_error_with_a_message() {
     drop(rt);
     let err = futures::executor::block_on(handle.spawn(async { 1 })).unwrap_err();
     assert!(err.is_cancelled());
-    assert_eq!(err.to_string(), "task was cancelled");
-    assert_eq!(format!("{err:?}"), "JoinError::Cancelled");
+    let id = err.id();
+    assert_eq!(err.to_string(), format!("task {id} was cancelled"));
+    assert_eq!(format!("{err:?}"), format!("JoinError::Cancelled({id:?})"));
     // Through the free function, with the dead runtime entered.
     let _guard = handle.enter();
     let err = futures::executor::block_on(ticktock::spawn(async { 1 })).unwrap_err();

@@ -210,3 +210,30 @@ pub(crate) fn now_nanos_for_current() -> Nanos {
 pub(crate) fn clock_now() -> Instant {
     instant_at(now_nanos_for_current())
 }
+
+/// Runs `f` outside the asynchronous context, for `block_in_place`: this thread is
+/// neither a worker nor inside `block_on` while `f` runs (so it may block on
+/// another runtime, or drop one), but stays in its runtime, so `Handle::current`
+/// and `spawn` work. Both marks come back when `f` returns or unwinds.
+pub(crate) fn outside_async_context<R>(f: impl FnOnce() -> R) -> R {
+    /// What `outside_async_context` took away, put back on drop.
+    struct Restore {
+        in_block_on: bool,
+        worker: Option<std::rc::Rc<WorkerContext>>,
+    }
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let worker = self.worker.take();
+            let in_block_on = self.in_block_on;
+            let _ = CONTEXT.try_with(|ctx| {
+                ctx.in_block_on.set(in_block_on);
+                ctx.worker.replace(worker);
+            });
+        }
+    }
+    let _restore = CONTEXT.with(|ctx| Restore {
+        in_block_on: ctx.in_block_on.replace(false),
+        worker: ctx.worker.replace(None),
+    });
+    f()
+}

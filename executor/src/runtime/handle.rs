@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::task::Waker;
 
 use super::metrics::{self, RuntimeMetrics};
 use super::shared::Shared;
@@ -105,15 +106,24 @@ impl Handle {
         R: Send + 'static,
     {
         let pool_handle = self.clone();
+        let id = crate::task::Id::next();
+        let abort = crate::task::AbortFlag::default();
+        let job_abort = abort.clone();
         let (runnable, task) = async_task::spawn(
             async move {
+                let _current = crate::task::CurrentTask::enter(id);
+                if job_abort.is_set() {
+                    // Aborted while queued: never started, so it can be cancelled.
+                    return Err(crate::task::JoinError::cancelled(id));
+                }
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-                    .map_err(crate::task::JoinError::panic)
+                    .map_err(|payload| crate::task::JoinError::panic(id, payload))
             },
             move |runnable| pool_handle.shared.blocking.schedule(&pool_handle, runnable),
         );
+        let remote = crate::task::Remote::new(abort, runnable.waker());
         runnable.schedule();
-        JoinHandle::new(task.fallible())
+        JoinHandle::new(task.fallible(), id, remote)
     }
 
     /// Runs `future` to completion on the current thread inside this runtime's
@@ -211,7 +221,8 @@ fn cancelled_handle<T: Send + 'static>() -> JoinHandle<T> {
         |_runnable| {},
     );
     drop(runnable);
-    JoinHandle::new(task.fallible())
+    let remote = crate::task::Remote::new(crate::task::AbortFlag::default(), Waker::noop().clone());
+    JoinHandle::new(task.fallible(), crate::task::Id::next(), remote)
 }
 
 impl fmt::Debug for Handle {

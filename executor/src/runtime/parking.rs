@@ -66,6 +66,14 @@ impl Parking {
         }
     }
 
+    /// Wakes every worker wherever it parks, or makes its next park return at
+    /// once (a blocking job ended under a paused clock: re-evaluate auto-advance).
+    pub(crate) fn unpark_each(&self) {
+        for worker in 0..self.parkers.len() {
+            self.unpark(worker);
+        }
+    }
+
     /// Wakes every parked worker (shutdown).
     pub(crate) fn unpark_all(&self) {
         for worker in self.idle.drain_parked() {

@@ -548,7 +548,12 @@ fn park(handle: &Handle, worker: &WorkerContext, main: Option<&dyn MainFuture>) 
         // Paused time and nothing to run: jump to the next deadline instead of
         // sleeping (auto-advance). With no deadline pending, park as usual.
         let earliest = shared.timers.earliest();
-        if earliest != NO_DEADLINE && !must_stay_awake(handle, main) {
+        // A blocking job in flight runs in real time and may be what the runtime
+        // waits for: no jump until it ends (it unparks us then).
+        if earliest != NO_DEADLINE
+            && !must_stay_awake(handle, main)
+            && !shared.blocking.has_jobs_in_flight()
+        {
             shared.timers.clock.advance_to(earliest);
             let self_woken = parking.idle.transition_from_parked(index);
             if let Some(core) = worker.core.borrow_mut().as_mut() {

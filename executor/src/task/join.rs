@@ -1,40 +1,37 @@
 //! [`JoinHandle`] and [`JoinError`]: the user's side of a spawned task.
 //!
 //! # What it owns
-//! A handle owns the `async-task` [`FallibleTask`] of its task (or, after
-//! [`JoinHandle::abort`], the cancellation in progress). Dropping the handle detaches
-//! the task: it keeps running. A task that panicked or was cancelled resolves to a
-//! [`JoinError`] saying which.
+//! A handle owns the `async-task` [`FallibleTask`] of its task, the task's [`Id`],
+//! and a [`Remote`]: the task's abort flag and a waker to make it act on it.
+//! Dropping the handle detaches the task: it keeps running. A task that panicked
+//! or was cancelled resolves to a [`JoinError`] saying which.
+//!
+//! # Aborting
+//! `abort` does not use async-task's cancellation (which drops the future inside
+//! async-task, where a panic in the future's `Drop` aborts the process). It sets
+//! the abort flag and wakes the task; the task's wrapper future sees the flag on
+//! its next poll, drops the user's future under `catch_unwind` and completes with
+//! a cancelled `JoinError`, or a panic one if that drop panicked (as tokio does).
+//! A task that completed before that poll keeps its output.
 //!
 //! # Ground rules
-//! `poll` has `&mut self` and reads the state without locking; `abort` and
-//! `is_finished` take `&self` (tokio's signatures) and lock the state, which only
-//! they and `poll` touch, so the lock is never contended in practice.
+//! `poll` has `&mut self`; `abort`, `abort_handle`, `id` and `is_finished` take
+//! `&self` (tokio's signatures) and touch only atomics.
 
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use async_task::FallibleTask;
 
+use super::abort::Remote;
+use super::{AbortHandle, Id};
+
 /// What a task produces: its output, or why it has none.
 pub(crate) type TaskOutput<T> = Result<T, JoinError>;
-
-/// A boxed cancellation in flight (see [`JoinHandle::abort`]).
-type Cancelling<T> = Pin<Box<dyn Future<Output = Option<TaskOutput<T>>> + Send>>;
-
-enum JoinState<T> {
-    /// The task runs (or is queued); awaiting the handle awaits it.
-    Running(FallibleTask<TaskOutput<T>>),
-    /// `abort` was called: awaiting the handle awaits the cancellation. It still
-    /// yields the output if the task completed before the abort took effect.
-    Aborting(Cancelling<T>),
-    /// The output was taken (the handle returned `Ready`).
-    Done,
-}
 
 /// An owned permission to await a spawned task's output.
 ///
@@ -52,21 +49,29 @@ enum JoinState<T> {
 /// assert_eq!(sum, 42);
 /// ```
 pub struct JoinHandle<T> {
-    state: Mutex<JoinState<T>>,
+    /// `None` once the output was taken (the handle returned `Ready`).
+    task: Option<FallibleTask<TaskOutput<T>>>,
+    id: Id,
+    remote: Remote,
 }
 
-impl<T: Send + 'static> JoinHandle<T> {
-    pub(crate) fn new(task: FallibleTask<TaskOutput<T>>) -> JoinHandle<T> {
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(task: FallibleTask<TaskOutput<T>>, id: Id, remote: Remote) -> JoinHandle<T> {
         JoinHandle {
-            state: Mutex::new(JoinState::Running(task)),
+            task: Some(task),
+            id,
+            remote,
         }
     }
 
-    /// Cancels the task. Awaiting the handle then yields a cancelled [`JoinError`],
-    /// unless the task had already completed, in which case it yields the output.
+    /// Cancels the task. Awaiting the handle then yields a cancelled [`JoinError`]
+    /// (a panic one if dropping the task's future panicked), unless the task had
+    /// already completed, in which case it yields the output.
     ///
     /// The task's future is dropped on the worker that runs it next (right away if
     /// it is idle); a task that is in the middle of a poll finishes that poll first.
+    /// A `spawn_blocking` job that has started cannot be cancelled; one still queued
+    /// is cancelled.
     ///
     /// # Examples
     /// ```
@@ -81,20 +86,38 @@ impl<T: Send + 'static> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let JoinState::Running(_) = &*state {
-            let JoinState::Running(task) = std::mem::replace(&mut *state, JoinState::Done) else {
-                unreachable!("checked above");
-            };
-            let mut cancelling: Cancelling<T> = Box::pin(task.cancel());
-            // The cancellation takes effect on its first poll: do it now, so the
-            // task stops even if nobody awaits this handle.
-            let mut cx = Context::from_waker(Waker::noop());
-            *state = match cancelling.as_mut().poll(&mut cx) {
-                Poll::Ready(output) => JoinState::Aborting(Box::pin(std::future::ready(output))),
-                Poll::Pending => JoinState::Aborting(cancelling),
-            };
-        }
+        self.remote.abort();
+    }
+
+    /// A handle that can abort the task without owning its output (tokio's
+    /// `JoinHandle::abort_handle`). It keeps working after this handle is dropped.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let handle = ticktock_executor::spawn(std::future::pending::<()>());
+    ///     let abort = handle.abort_handle();
+    ///     abort.abort();
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle::new(self.id, self.remote.clone())
+    }
+
+    /// The task's [`Id`].
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let handle = ticktock_executor::spawn(async { ticktock_executor::task::id() });
+    ///     assert_eq!(handle.id(), handle.await.unwrap());
+    /// });
+    /// ```
+    pub fn id(&self) -> Id {
+        self.id
     }
 
     /// Returns `true` if the task has finished: completed, panicked or cancelled.
@@ -110,12 +133,11 @@ impl<T: Send + 'static> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        match &*self.state.lock().unwrap_or_else(|p| p.into_inner()) {
-            JoinState::Running(task) => task.is_finished(),
-            JoinState::Aborting(_) | JoinState::Done => true,
-        }
+        self.task.as_ref().is_none_or(|task| task.is_finished())
     }
 }
+
+impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
@@ -124,22 +146,17 @@ impl<T> Future for JoinHandle<T> {
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        let state = self
-            .get_mut()
-            .state
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner());
-        let output = match state {
-            JoinState::Running(task) => Pin::new(task).poll(cx),
-            JoinState::Aborting(cancelling) => cancelling.as_mut().poll(cx),
-            JoinState::Done => panic!("ticktock: a JoinHandle was polled after it completed"),
+        let this = self.get_mut();
+        let Some(task) = this.task.as_mut() else {
+            panic!("ticktock: a JoinHandle was polled after it completed");
         };
-        match output {
+        match Pin::new(task).poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(output) => {
-                *state = JoinState::Done;
-                // `None`: the task was cancelled before it produced an output.
-                Poll::Ready(output.unwrap_or_else(|| Err(JoinError::cancelled())))
+                this.task = None;
+                // `None`: the task was dropped (runtime shutdown) before it produced
+                // an output.
+                Poll::Ready(output.unwrap_or_else(|| Err(JoinError::cancelled(this.id))))
             }
         }
     }
@@ -147,8 +164,7 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        if let JoinState::Running(task) = std::mem::replace(state, JoinState::Done) {
+        if let Some(task) = self.task.take() {
             task.detach();
         }
     }
@@ -156,7 +172,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").finish_non_exhaustive()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -174,6 +192,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// ```
 pub struct JoinError {
     repr: Repr,
+    id: Id,
 }
 
 enum Repr {
@@ -183,16 +202,33 @@ enum Repr {
 }
 
 impl JoinError {
-    pub(crate) fn cancelled() -> JoinError {
+    pub(crate) fn cancelled(id: Id) -> JoinError {
         JoinError {
             repr: Repr::Cancelled,
+            id,
         }
     }
 
-    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+    pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             repr: Repr::Panic(Mutex::new(payload)),
+            id,
         }
+    }
+
+    /// The [`Id`] of the task that failed.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let handle = ticktock_executor::spawn(async { panic!("boom") });
+    ///     let id = handle.id();
+    ///     assert_eq!(handle.await.unwrap_err().id(), id);
+    /// });
+    /// ```
+    pub fn id(&self) -> Id {
+        self.id
     }
 
     /// Returns `true` if the task was cancelled (aborted, or dropped at shutdown).
@@ -266,30 +302,39 @@ impl JoinError {
             return None;
         };
         let payload = payload.lock().unwrap_or_else(|p| p.into_inner());
-        Some(if let Some(s) = payload.downcast_ref::<&str>() {
-            (*s).to_string()
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            s.clone()
+        if let Some(s) = payload.downcast_ref::<&str>() {
+            Some((*s).to_string())
         } else {
-            "<non-string panic payload>".to_string()
-        })
-    }
-}
-
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.panic_message() {
-            None => f.write_str("task was cancelled"),
-            Some(message) => write!(f, "task panicked with message {message:?}"),
+            payload.downcast_ref::<String>().cloned()
         }
     }
 }
 
+/// tokio's wording: `task 7 was cancelled`, `task 7 panicked with message "boom"`,
+/// or `task 7 panicked` for a payload that is not a string.
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = self.id;
+        match (&self.repr, self.panic_message()) {
+            (Repr::Cancelled, _) => write!(f, "task {id} was cancelled"),
+            (Repr::Panic(_), Some(message)) => {
+                write!(f, "task {id} panicked with message {message:?}")
+            }
+            (Repr::Panic(_), None) => write!(f, "task {id} panicked"),
+        }
+    }
+}
+
+/// tokio's shape: `JoinError::Cancelled(Id(7))`, `JoinError::Panic(Id(7), "boom", ...)`.
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.panic_message() {
-            None => f.write_str("JoinError::Cancelled"),
-            Some(message) => write!(f, "JoinError::Panic({message:?})"),
+        let id = self.id;
+        match (&self.repr, self.panic_message()) {
+            (Repr::Cancelled, _) => write!(f, "JoinError::Cancelled({id:?})"),
+            (Repr::Panic(_), Some(message)) => {
+                write!(f, "JoinError::Panic({id:?}, {message:?}, ...)")
+            }
+            (Repr::Panic(_), None) => write!(f, "JoinError::Panic({id:?}, ...)"),
         }
     }
 }
@@ -298,6 +343,9 @@ impl std::error::Error for JoinError {}
 
 impl From<JoinError> for std::io::Error {
     fn from(error: JoinError) -> std::io::Error {
-        std::io::Error::other(error.to_string())
+        std::io::Error::other(match error.repr {
+            Repr::Cancelled => "task was cancelled",
+            Repr::Panic(_) => "task panicked",
+        })
     }
 }
