@@ -28,9 +28,9 @@ use ticktock_timer::Nanos;
 
 use crate::loom::sync::Arc;
 use crate::runtime::clock::{any_clock_altered, instant_at, real_nanos_now};
+use crate::runtime::shared::Handle;
 use crate::runtime::timers::TimerSlot;
-use crate::runtime::worker::Core;
-use crate::runtime::Handle;
+use crate::runtime::worker_core::Core;
 
 /// The current thread's worker state, when it is a worker.
 pub(crate) struct WorkerContext {
@@ -38,6 +38,47 @@ pub(crate) struct WorkerContext {
     pub(crate) index: usize,
     /// The worker's core; `None` after `block_in_place` handed it to another thread.
     pub(crate) core: RefCell<Option<Box<Core>>>,
+    /// Set while this worker wakes the tasks of timers it just fired, so they queue
+    /// in deadline order. Only a [`FiredTimerWakes`] guard sets it.
+    waking_fired_timers: Cell<bool>,
+}
+
+impl WorkerContext {
+    /// The worker state of a thread that drives `core`.
+    pub(crate) fn new(core: Box<Core>) -> WorkerContext {
+        WorkerContext {
+            index: core.index,
+            core: RefCell::new(Some(core)),
+            waking_fired_timers: Cell::new(false),
+        }
+    }
+
+    /// Marks this worker as waking fired timers until the guard drops (also on
+    /// unwind, so a panicking waker cannot leave the mark set).
+    pub(crate) fn waking_fired_timers(&self) -> FiredTimerWakes<'_> {
+        FiredTimerWakes {
+            previous: self.waking_fired_timers.replace(true),
+            worker: self,
+        }
+    }
+
+    /// Whether a [`FiredTimerWakes`] guard of this worker is alive.
+    pub(crate) fn is_waking_fired_timers(&self) -> bool {
+        self.waking_fired_timers.get()
+    }
+}
+
+/// Restores the worker's "waking fired timers" mark when dropped. Returned by
+/// [`WorkerContext::waking_fired_timers`].
+pub(crate) struct FiredTimerWakes<'a> {
+    worker: &'a WorkerContext,
+    previous: bool,
+}
+
+impl Drop for FiredTimerWakes<'_> {
+    fn drop(&mut self) {
+        self.worker.waking_fired_timers.set(self.previous);
+    }
 }
 
 struct Context {
@@ -99,6 +140,14 @@ pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
         Ok(result) => result,
         Err(_) => (f.take().expect("called once"))(None),
     }
+}
+
+/// This thread's worker state, if it is a worker.
+pub(crate) fn current_worker() -> Option<std::rc::Rc<WorkerContext>> {
+    CONTEXT
+        .try_with(|ctx| ctx.worker.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 /// Runs `f` with this thread's worker state, if the thread is a worker of the

@@ -20,8 +20,10 @@ use std::sync::Arc as StdArc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 
+use super::shared::Flavor;
 use super::worker::{self, Exit, MainFuture};
-use super::{Flavor, Handle};
+use super::worker_core::Core;
+use super::Handle;
 use crate::context::{self, WorkerContext};
 use crate::loom::lock;
 
@@ -138,12 +140,9 @@ impl Drop for ReturnCore<'_> {
 }
 
 /// The current-thread flavor: drive `core` and the main future on this thread.
-fn drive_core<F: Future>(handle: &Handle, core: Box<worker::Core>, future: F) -> F::Output {
+fn drive_core<F: Future>(handle: &Handle, core: Box<Core>, future: F) -> F::Output {
     let index = core.index;
-    let worker = Rc::new(WorkerContext {
-        index,
-        core: std::cell::RefCell::new(Some(core)),
-    });
+    let worker = Rc::new(WorkerContext::new(core));
     let _return_core = ReturnCore {
         handle,
         worker: worker.clone(),

@@ -1,4 +1,7 @@
-//! [`Handle`]: a cheap, clonable reference to a runtime, usable from any thread.
+//! [`Handle`]'s methods: spawn onto a runtime, block on it, enter it, read its
+//! metrics, from any thread. (The struct itself is declared with the shared state,
+//! in `shared.rs`, so the thread-local context can hold one without importing the
+//! behaviour defined here.)
 
 use std::fmt;
 use std::future::Future;
@@ -6,30 +9,10 @@ use std::marker::PhantomData;
 use std::task::Waker;
 
 use super::metrics::{self, RuntimeMetrics};
-use super::shared::Shared;
+use super::shared::Handle;
+use super::worker::Wake;
 use crate::loom::sync::Arc;
 use crate::task::JoinHandle;
-
-/// A handle to a runtime: spawn onto it, block on it, enter it, read its metrics,
-/// from any thread. Cloning it is cheap; it does not keep the runtime running (after
-/// the [`Runtime`](crate::Runtime) is dropped, spawned tasks are cancelled at once).
-///
-/// # Examples
-/// ```
-/// let rt = ticktock_executor::Runtime::new().unwrap();
-/// let handle = rt.handle().clone();
-/// let answer = std::thread::spawn(move || {
-///     let task = handle.spawn(async { 40 + 2 });
-///     handle.block_on(task).unwrap()
-/// })
-/// .join()
-/// .unwrap();
-/// assert_eq!(answer, 42);
-/// ```
-#[derive(Clone)]
-pub struct Handle {
-    pub(crate) shared: Arc<Shared>,
-}
 
 impl Handle {
     /// The handle of the runtime the current thread is in.
@@ -83,7 +66,7 @@ impl Handle {
     {
         let hint =
             crate::context::with_worker(|w| w.map_or(self.shared.workers(), |(_, w)| w.index));
-        match crate::task::new_task(self, hint, future) {
+        match super::spawn::new_task(self, hint, future) {
             Some((runnable, join)) => {
                 runnable.schedule();
                 join
@@ -203,12 +186,12 @@ impl Handle {
     }
 
     /// The scheduling function of every task of this runtime.
-    pub(crate) fn schedule(&self, runnable: async_task::Runnable, yielded: bool) {
+    pub(crate) fn schedule(&self, runnable: async_task::Runnable, wake: Wake) {
         if self.shared.is_shutdown() {
             drop(runnable);
             return;
         }
-        if let Err(runnable) = super::worker::schedule_local(self, runnable, yielded) {
+        if let Err(runnable) = super::worker::schedule_local(self, runnable, wake) {
             self.shared.push_global(runnable);
         }
     }

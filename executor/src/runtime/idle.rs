@@ -49,6 +49,17 @@ pub(crate) enum Unparked {
     Driver,
 }
 
+/// How a worker left the parked set ([`Idle::transition_from_parked`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Woke {
+    /// It was still in the set: it woke by itself (a deadline, an I/O event, its
+    /// re-check) and is *not* searching, since it wakes for work of its own (tokio
+    /// draws the same line).
+    ByItself,
+    /// An unparker had already removed it, and counted it as searching.
+    ByUnpark,
+}
+
 /// One worker's parking spot.
 pub(crate) struct Parker {
     state: AtomicUsize,
@@ -235,24 +246,21 @@ impl Idle {
         last_searcher
     }
 
-    /// Takes `worker` out of the parked set after it woke up. Returns `true` if it
-    /// was still in the set: it woke by itself (a deadline, an I/O event, its
-    /// re-check) and is *not* searching, since it wakes for work of its own (tokio
-    /// draws the same line); `false` if an unparker already removed it, and
-    /// counted it as searching.
-    pub(crate) fn transition_from_parked(&self, worker: usize) -> bool {
+    /// Takes `worker` out of the parked set after it woke up, and says how it woke
+    /// (see [`Woke`]).
+    pub(crate) fn transition_from_parked(&self, worker: usize) -> Woke {
         if !self.is_parked_hint() {
             // Fast path: the set is empty, so an unparker removed us.
-            return false;
+            return Woke::ByUnpark;
         }
         let mut sleepers = lock(&self.sleepers);
         match sleepers.iter().position(|&w| w == worker) {
             Some(index) => {
                 sleepers.swap_remove(index);
                 self.num_parked.store(sleepers.len(), Ordering::SeqCst);
-                true
+                Woke::ByItself
             }
-            None => false,
+            None => Woke::ByUnpark,
         }
     }
 

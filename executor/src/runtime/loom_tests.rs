@@ -28,7 +28,7 @@
 
 use loom::thread;
 
-use super::idle::{Idle, Parker, Unparked};
+use super::idle::{Idle, Parker, Unparked, Woke};
 use super::poller_deadline::PollerDeadline;
 use crate::loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Condvar, Mutex};
@@ -213,7 +213,7 @@ fn worker_loop(index: usize, idle: &Idle, parkers: &[Parker], work: &Work, done:
         }
         // As in `park()`: a worker an unparker removed from the parked set holds
         // the searching count it was given; one that left by itself does not.
-        searching = !idle.transition_from_parked(index);
+        searching = idle.transition_from_parked(index) == Woke::ByUnpark;
     }
 }
 
@@ -313,7 +313,7 @@ fn loom_idle_worker_to_notify_skips_while_a_worker_searches() {
         idle.transition_to_parked(0, false);
         // Worker 0 wakes by itself (a deadline, an I/O event): it is not a
         // searcher, so new work still wakes the parked worker 1.
-        assert!(idle.transition_from_parked(0));
+        assert_eq!(idle.transition_from_parked(0), Woke::ByItself);
         assert_eq!(idle.worker_to_notify(), Some(1));
         // Worker 1 holds the searching count now: nobody else is woken.
         assert_eq!(
@@ -321,8 +321,9 @@ fn loom_idle_worker_to_notify_skips_while_a_worker_searches() {
             None,
             "woke a worker while one searches"
         );
-        assert!(
-            !idle.transition_from_parked(1),
+        assert_eq!(
+            idle.transition_from_parked(1),
+            Woke::ByUnpark,
             "an unparker already removed it"
         );
         // The searcher parks again as the last searcher: it must re-check.

@@ -1,52 +1,13 @@
-//! Runtime metrics: cheap counters kept per worker, and the snapshot users read.
+//! Runtime metrics: the snapshot users read.
 //!
 //! # What it owns
-//! [`WorkerCounters`]: relaxed atomic counters that only their worker increments
-//! (each on its own cache line, so counting never contends), and the public
-//! [`RuntimeMetrics`] / [`WorkerMetrics`] snapshots built on demand from them and
-//! from the timer stores (whose own counters live under the store lock).
+//! The public [`RuntimeMetrics`] / [`WorkerMetrics`] / [`TimerMetrics`] snapshots,
+//! built on demand from the per-worker counters (`counters.rs`) and from the timer
+//! stores (whose own counters live under the store lock).
 
-use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::Ordering;
 
 use super::shared::Shared;
-
-/// A counter only one thread writes (its worker) and anyone reads.
-#[derive(Default)]
-pub(crate) struct OwnedCounter(AtomicU64);
-
-impl OwnedCounter {
-    /// Adds one. A load and a store, not a read-modify-write: with a single
-    /// writer nothing can be lost, and it avoids a locked instruction per poll.
-    pub(crate) fn bump(&self) {
-        self.add(1);
-    }
-
-    /// Adds `n` (single writer, see [`OwnedCounter::bump`]).
-    pub(crate) fn add(&self, n: u64) {
-        self.0.store(
-            self.0.load(Ordering::Relaxed).wrapping_add(n),
-            Ordering::Relaxed,
-        );
-    }
-
-    pub(crate) fn load(&self, order: Ordering) -> u64 {
-        self.0.load(order)
-    }
-}
-
-/// Counters one worker increments. Aligned to a cache line pair so two workers'
-/// counters never share a line (false sharing would make counting contend).
-/// Each is written only by the thread driving that worker's core (a core moves
-/// between threads only with a happens-before edge: a thread spawn).
-#[derive(Default)]
-#[repr(align(128))]
-pub(crate) struct WorkerCounters {
-    pub(crate) polls: OwnedCounter,
-    pub(crate) steals: OwnedCounter,
-    pub(crate) parks: OwnedCounter,
-    pub(crate) unparks: OwnedCounter,
-    pub(crate) timers_fired: OwnedCounter,
-}
 
 /// A snapshot of a runtime's counters, from [`Handle::metrics`](crate::Handle::metrics).
 ///

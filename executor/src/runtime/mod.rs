@@ -13,24 +13,33 @@
 //! | `block_on.rs` | blocking a thread on a future |
 //! | `clock.rs` | the runtime's clock, real or paused |
 //! | `handle.rs` | [`Handle`] |
-//! | `metrics.rs` | counters and their snapshot |
+//! | `counters.rs` | per-worker counters, bumped by their worker only |
+//! | `metrics.rs` | the public metrics snapshot |
 //! | `sites.rs` | the timer leak report (live timers by creation site) |
 
 mod block_on;
+mod blocking;
 pub(crate) mod clock;
+mod counters;
 mod driver;
 mod handle;
 mod idle;
+mod lifo;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;
+mod park;
 mod parking;
 mod poller_deadline;
 mod precise;
-mod shared;
+mod registry;
+pub(crate) mod shared;
 mod sites;
+mod spawn;
 pub(crate) mod timers;
 pub(crate) mod worker;
+pub(crate) mod worker_core;
+pub(crate) mod worker_thread;
 
 use std::fmt;
 use std::io;
@@ -39,23 +48,16 @@ use std::time::Duration;
 
 use crossbeam_deque::Worker;
 
-pub use handle::{EnterGuard, Handle};
+pub use handle::EnterGuard;
 pub use metrics::{RuntimeMetrics, TimerMetrics, WorkerMetrics};
+pub use shared::Handle;
 pub use sites::TimerSite;
 
 use crate::loom::sync::Arc;
 use parking::Parking;
+pub(crate) use shared::Flavor;
 use shared::Shared;
-use worker::Core;
-
-/// Which scheduler a runtime uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Flavor {
-    /// Work-stealing worker threads.
-    MultiThread,
-    /// No threads: tasks run on the thread inside `block_on`.
-    CurrentThread,
-}
+use worker_core::Core;
 
 /// Default worker thread name prefix (the worker index is appended).
 const DEFAULT_THREAD_NAME: &str = "ticktock-worker";
@@ -91,7 +93,7 @@ impl Builder {
             flavor: Flavor::MultiThread,
             worker_threads: None,
             thread_name: DEFAULT_THREAD_NAME.to_string(),
-            max_blocking_threads: crate::task::DEFAULT_MAX_BLOCKING_THREADS,
+            max_blocking_threads: blocking::DEFAULT_MAX_BLOCKING_THREADS,
         }
     }
 
@@ -208,7 +210,7 @@ impl Builder {
             }
             Flavor::MultiThread => {
                 for core in cores {
-                    match worker::spawn_worker_thread(&handle, core) {
+                    match worker_thread::spawn_worker_thread(&handle, core) {
                         Ok(thread) => threads.push(thread),
                         Err(error) => {
                             handle.shared.shutdown(None);

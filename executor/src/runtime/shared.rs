@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `injector` | global FIFO of runnable tasks | anyone pushes (spawns and wake-ups from outside the workers); workers pop |
 //! | `stealers` | the stealing ends of the workers' local queues | workers steal from each other |
-//! | `lifo` | each worker's LIFO slot (last woken task, run next) | its worker; others only take from a worker stuck in one poll |
+//! | `lifo` | each worker's LIFO cell (last woken task, run next) | its worker; others only take from a worker stuck in one poll |
 //! | `parking` | the mio poller, the parked set, one parker per worker | see `parking.rs` |
 //! | `timers` | one timer store per worker plus one for other threads | see `timers.rs` |
 //! | `registry` | every live task's waker, for shutdown | spawn inserts, tasks remove themselves |
@@ -24,26 +24,57 @@
 use std::time::{Duration, Instant};
 
 use async_task::Runnable;
-use crossbeam_deque::{Injector, Steal, Stealer};
+use crossbeam_deque::{Injector, Stealer};
 
-use super::metrics::WorkerCounters;
+use super::blocking::BlockingPool;
+use super::counters::WorkerCounters;
+use super::lifo::LifoCell;
 use super::parking::Parking;
+use super::registry::Registry;
 use super::timers::Timers;
-use super::worker::{Core, LifoSlot};
-use super::Flavor;
+use super::worker_core::{retry_steal, Core};
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::{Arc, Condvar, Mutex};
-use crate::task::{BlockingPool, Registry};
+
+/// Which scheduler a runtime uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// Work-stealing worker threads.
+    MultiThread,
+    /// No threads: tasks run on the thread inside `block_on`.
+    CurrentThread,
+}
+
+/// A handle to a runtime: spawn onto it, block on it, enter it, read its metrics,
+/// from any thread. Cloning it is cheap; it does not keep the runtime running (after
+/// the [`Runtime`](crate::Runtime) is dropped, spawned tasks are cancelled at once).
+///
+/// # Examples
+/// ```
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// let handle = rt.handle().clone();
+/// let answer = std::thread::spawn(move || {
+///     let task = handle.spawn(async { 40 + 2 });
+///     handle.block_on(task).unwrap()
+/// })
+/// .join()
+/// .unwrap();
+/// assert_eq!(answer, 42);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
 
 /// See the module docs.
 pub(crate) struct Shared {
     pub(crate) flavor: Flavor,
     pub(crate) injector: Injector<Runnable>,
     pub(crate) stealers: Box<[Stealer<Runnable>]>,
-    /// Each worker's LIFO slot: the task it woke last, run next. Lock-free (one
+    /// Each worker's LIFO cell: the task it woke last, run next. Lock-free (one
     /// word), so a worker stuck in a blocking poll can have it taken by another.
-    pub(crate) lifo: Box<[LifoSlot]>,
+    pub(crate) lifo: Box<[LifoCell]>,
     pub(crate) parking: Arc<Parking>,
     pub(crate) timers: Timers,
     pub(crate) registry: Registry,
@@ -75,7 +106,7 @@ impl Shared {
             flavor,
             injector: Injector::new(),
             stealers,
-            lifo: (0..workers).map(|_| LifoSlot::new()).collect(),
+            lifo: (0..workers).map(|_| LifoCell::new()).collect(),
             parking,
             timers,
             registry: Registry::new(workers.next_power_of_two() * 4),
@@ -108,7 +139,7 @@ impl Shared {
             return;
         }
         self.parking.driver.reactor().wake_all_readers();
-        if self.flavor == super::Flavor::CurrentThread {
+        if self.flavor == Flavor::CurrentThread {
             // Its tasks only run inside `block_on`; nobody would run them now.
             return;
         }
@@ -141,13 +172,7 @@ impl Shared {
 
     /// Takes one task from the global queue.
     pub(crate) fn pop_global(&self) -> Option<Runnable> {
-        loop {
-            match self.injector.steal() {
-                Steal::Success(runnable) => return Some(runnable),
-                Steal::Empty => return None,
-                Steal::Retry => continue,
-            }
-        }
+        retry_steal(|| self.injector.steal())
     }
 
     /// Whether any queue other workers could take from holds a task.
@@ -231,16 +256,12 @@ impl Shared {
         // worker that outlived `shutdown_timeout`): their buffers live on in the
         // stealers, so empty them here or their tasks would never be dropped.
         for stealer in self.stealers.iter() {
-            loop {
-                match stealer.steal() {
-                    Steal::Success(runnable) => drop(runnable),
-                    Steal::Empty => break,
-                    Steal::Retry => continue,
-                }
+            while let Some(runnable) = retry_steal(|| stealer.steal()) {
+                drop(runnable);
             }
         }
-        for slot in self.lifo.iter() {
-            drop(slot.take());
+        for cell in self.lifo.iter() {
+            drop(cell.take());
         }
         let cores = std::mem::take(&mut *lock(&self.idle_cores));
         drop(cores);

@@ -1,8 +1,10 @@
 //! Tasks: spawning, joining, yielding, and running blocking code.
 //!
-//! A task is an `async-task` raw task whose future is wrapped to catch panics (a
-//! panicking task never takes its worker down: the panic becomes a
-//! [`JoinError`]) and to leave the runtime's task registry when it ends.
+//! The public face of tasks. A task is an `async-task` raw task whose future is
+//! wrapped to catch panics (a panicking task never takes its worker down: the panic
+//! becomes a [`JoinError`]) and to leave the runtime's task registry when it ends;
+//! that wrapping, the registry and the blocking pool live under `runtime/`
+//! (`spawn.rs`, `registry.rs`, `blocking.rs`).
 //!
 //! # Examples
 //! ```
@@ -18,28 +20,19 @@
 //! ```
 
 mod abort;
-mod blocking;
 mod id;
 mod join;
-mod registry;
 mod yield_now;
 
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 pub use abort::AbortHandle;
 pub(crate) use abort::{AbortFlag, Remote};
-pub(crate) use blocking::{BlockingPool, DEFAULT_MAX_BLOCKING_THREADS};
 pub(crate) use id::CurrentTask;
 pub use id::{id, try_id, Id};
 pub(crate) use join::TaskOutput;
 pub use join::{JoinError, JoinHandle};
-pub(crate) use registry::{Registry, TaskKey};
 pub use yield_now::yield_now;
-
-use crate::runtime::Handle;
 
 /// Spawns a future onto the current runtime and returns a handle to its output.
 ///
@@ -47,7 +40,7 @@ use crate::runtime::Handle;
 /// handle to be awaited. Dropping the handle detaches the task.
 ///
 /// # Panics
-/// Panics if called outside a ticktock runtime (use [`Handle::spawn`] from other
+/// Panics if called outside a ticktock runtime (use [`Handle::spawn`](crate::Handle::spawn) from other
 /// threads).
 ///
 /// # Examples
@@ -116,7 +109,7 @@ where
 /// not a worker (a `block_on` caller, a blocking-pool thread), `f` just runs.
 ///
 /// While `f` runs, the thread is outside the asynchronous context, as in tokio: it
-/// may call `block_on` (on this runtime's [`Handle`] or another runtime) and build
+/// may call `block_on` (on this runtime's [`Handle`](crate::Handle) or another runtime) and build
 /// or drop another runtime; `Handle::current` and `spawn` still reach this runtime.
 ///
 /// # Panics
@@ -140,154 +133,6 @@ pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
-    crate::runtime::worker::hand_off_core();
+    crate::runtime::worker_thread::hand_off_core();
     crate::context::outside_async_context(f)
-}
-
-/// Creates the task for `future` on `handle`'s runtime, registering it, and returns
-/// its runnable (not yet scheduled) and join handle. `None` after shutdown.
-pub(crate) fn new_task<F>(
-    handle: &Handle,
-    shard_hint: usize,
-    future: F,
-) -> Option<(async_task::Runnable, JoinHandle<F::Output>)>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let shared = &handle.shared;
-    shared.registry.insert(shard_hint, |key| {
-        let scheduler = handle.clone();
-        let id = Id::next();
-        let abort = AbortFlag::default();
-        let wrapped = TaskFuture {
-            future: Some(future),
-            abort: abort.clone(),
-            id,
-            key: Some(key),
-            runtime_id: handle.id(),
-        };
-        let (runnable, task) = async_task::Builder::new().spawn(
-            move |_| wrapped,
-            async_task::WithInfo(move |runnable, info: async_task::ScheduleInfo| {
-                scheduler.schedule(runnable, info.woken_while_running)
-            }),
-        );
-        let waker = runnable.waker();
-        let remote = Remote::new(abort, waker.clone());
-        (
-            waker,
-            (runnable, JoinHandle::new(task.fallible(), id, remote)),
-        )
-    })
-}
-
-pin_project_lite::pin_project! {
-    /// A spawned future, wrapped: catches its panics (in `poll` and in `Drop`),
-    /// acts on an abort request, and leaves the registry when done.
-    ///
-    /// The user's future is dropped here, under `catch_unwind`, as soon as it
-    /// completes, panics or is aborted, never inside async-task (which aborts the
-    /// process on a panic in a future's destructor).
-    struct TaskFuture<F> {
-        // `None` once the user's future was dropped.
-        #[pin]
-        future: Option<F>,
-        abort: AbortFlag,
-        id: Id,
-        // `Some` until the task has left the registry.
-        key: Option<TaskKey>,
-        // Identity of the runtime whose registry holds `key`.
-        runtime_id: usize,
-    }
-
-    impl<F> PinnedDrop for TaskFuture<F> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            // Cancelled by shutdown (or never finished): a panic in the future's
-            // destructor has nobody to be reported to, and must not escape.
-            let _current = CurrentTask::enter(*this.id);
-            let _ = drop_future(this.future);
-            deregister(this.key, *this.runtime_id);
-        }
-    }
-}
-
-/// Drops the user's future in place, returning the payload if its destructor panicked.
-fn drop_future<F>(mut future: Pin<&mut Option<F>>) -> Result<(), Box<dyn std::any::Any + Send>> {
-    catch_unwind(AssertUnwindSafe(|| future.set(None)))
-}
-
-/// Takes the task out of its runtime's registry, once.
-fn deregister(key: &mut Option<TaskKey>, runtime_id: usize) {
-    if let Some(key) = key.take() {
-        crate::context::with_handle(|handle| {
-            // The task runs and is dropped only on its own runtime's threads, or at
-            // that runtime's shutdown, when the registry is already drained.
-            if let Some(handle) = handle.filter(|h| h.id() == runtime_id) {
-                handle.shared.registry.remove(key);
-            }
-        });
-    }
-}
-
-/// After a poll returned `Pending`: if the task's runtime is shutting down, wake
-/// the task so the scheduler drops it. Shutdown wakes every registered task once,
-/// but a task already queued then ignores that wake (it is scheduled already), and
-/// would otherwise be polled to `Pending` by a worker and never woken again: its
-/// `JoinHandle` would never resolve (tokio's `spawn_after_runtime_dropped`). The
-/// shutdown flag is set before that wake, and the wake precedes this poll, so this
-/// poll sees the flag.
-fn cancel_if_shutting_down(runtime_id: usize, cx: &Context<'_>) {
-    crate::context::with_handle(|handle| {
-        if handle.is_some_and(|h| h.id() == runtime_id && h.shared.is_shutdown()) {
-            cx.waker().wake_by_ref();
-        }
-    });
-}
-
-impl<F: Future> Future for TaskFuture<F> {
-    type Output = TaskOutput<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let id = *this.id;
-        // The task's identity in traces: the address of its future, stable while pinned.
-        #[allow(clippy::let_unit_value)]
-        let _span = crate::trace::task_poll(std::ptr::addr_of!(*this.key) as usize);
-        let _current = CurrentTask::enter(id);
-        let mut future = this.future;
-        if this.abort.is_set() {
-            let output = match drop_future(future) {
-                Ok(()) => Err(JoinError::cancelled(id)),
-                Err(payload) => Err(JoinError::panic(id, payload)),
-            };
-            deregister(this.key, *this.runtime_id);
-            return Poll::Ready(output);
-        }
-        let result = crate::coop::with_budget(|| {
-            catch_unwind(AssertUnwindSafe(|| match future.as_mut().as_pin_mut() {
-                Some(future) => future.poll(cx),
-                None => panic!("ticktock: a task was polled after it completed"),
-            }))
-        });
-        let output = match result {
-            Ok(Poll::Pending) => {
-                cancel_if_shutting_down(*this.runtime_id, cx);
-                return Poll::Pending;
-            }
-            Ok(Poll::Ready(output)) => match drop_future(future) {
-                Ok(()) => Ok(output),
-                Err(payload) => Err(JoinError::panic(id, payload)),
-            },
-            Err(payload) => {
-                // The poll's panic is the one reported; a second one from the
-                // destructor is dropped.
-                let _ = drop_future(future);
-                Err(JoinError::panic(id, payload))
-            }
-        };
-        deregister(this.key, *this.runtime_id);
-        Poll::Ready(output)
-    }
 }

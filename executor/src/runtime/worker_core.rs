@@ -1,0 +1,254 @@
+//! A worker's core and its queue policy: which task runs next, and where a woken
+//! task queues.
+//!
+//! # What it owns
+//! [`Core`]: a worker's private state (its local run queue, tick counter, random
+//! state, the LIFO cells it watches and a reusable buffer of fired wakers), and the
+//! policy that picks the next task (local LIFO cell, local queue, global queue,
+//! other workers) and places a woken one ([`Placement`]). The LIFO cell itself sits
+//! in the shared state (`lifo.rs`), so another worker can take it.
+//!
+//! # Ground rules
+//! A core is driven by exactly one thread at a time: a worker thread, or, in the
+//! current-thread flavor, the thread inside `block_on`; `block_in_place` hands it to
+//! a fresh thread. Nothing here reads the thread-local context: the caller passes
+//! the shared state and says how a task was woken.
+
+use std::task::Waker;
+
+use async_task::Runnable;
+use crossbeam_deque::{Steal, Worker};
+
+use super::shared::Shared;
+use crate::loom::sync::atomic::Ordering;
+
+/// Ticks between two maintenance passes (own timers, others' due timers) while the
+/// worker has tasks to run. A prime, so it does not beat with GLOBAL_QUEUE_INTERVAL;
+/// small enough that a busy worker checks timers every few microseconds of work.
+pub(crate) const EVENT_INTERVAL: u32 = 61;
+
+/// Ticks between two looks at the global queue before the local one, so tasks
+/// spawned from outside cannot starve behind a worker that keeps itself busy.
+const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+
+/// Most tasks taken from the LIFO cell in a row before the cell's task goes to the
+/// back of the queue: ping-pong pairs keep their cache locality, but cannot starve
+/// the rest of the queue.
+const MAX_LIFO_STREAK: u32 = 3;
+
+/// `lifo_watch` value for "no task seen in that worker's LIFO cell".
+const NOT_WATCHED: u64 = u64::MAX;
+
+/// Where a task woken on its own worker queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Woken by another task or an event: the LIFO cell, run next (the task it
+    /// displaces goes to the back of the queue).
+    Next,
+    /// Woken by itself while running (`yield_now`): the back of this worker's own
+    /// queue, and the global queue goes first at the next pick.
+    Yielded,
+    /// Woken by a timer this worker just fired: the back of the queue, in deadline
+    /// order (the LIFO cell would reverse a batch), where idle workers can steal a
+    /// burst of them.
+    FiredTimer,
+}
+
+/// Whether a push put a task where other workers can steal it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Visible {
+    /// Stealable: one other worker may be worth waking.
+    ToOthers,
+    /// Only this worker will run it (LIFO cell, or its own yield): wake nobody.
+    OnlyHere,
+}
+
+/// A worker's private state. See the module docs.
+pub(crate) struct Core {
+    pub(crate) index: usize,
+    pub(crate) queue: Worker<Runnable>,
+    lifo_streak: u32,
+    /// Per victim: its poll count when this worker last saw a task in its LIFO
+    /// cell ([`NOT_WATCHED`] if none). Seeing the same count twice means the victim
+    /// is stuck inside one poll, and its LIFO task is taken.
+    lifo_watch: Vec<u64>,
+    tick: u32,
+    rng: XorShift,
+    /// Whether this worker holds a `searching` count in `Idle`.
+    pub(crate) searching: bool,
+    /// A task yielded since the last pick: the global queue goes first next time,
+    /// so `yield_now` lets tasks waiting there run too, not only local ones.
+    yielded: bool,
+    /// Reused buffer of fired timers' wakers (woken after the store lock is released).
+    pub(crate) wakers: Vec<Waker>,
+}
+
+impl Core {
+    pub(crate) fn new(index: usize, queue: Worker<Runnable>) -> Core {
+        Core {
+            index,
+            queue,
+            lifo_streak: 0,
+            lifo_watch: Vec::new(),
+            tick: 0,
+            rng: XorShift::for_worker(index),
+            searching: false,
+            yielded: false,
+            wakers: Vec::new(),
+        }
+    }
+
+    /// Whether this turn of the loop is due a maintenance pass (every
+    /// [`EVENT_INTERVAL`] ticks).
+    pub(crate) fn maintenance_due(&self) -> bool {
+        self.tick % EVENT_INTERVAL == 0
+    }
+
+    /// Queues a task woken on this worker. See [`Visible`] for the answer.
+    pub(crate) fn push_local(
+        &mut self,
+        shared: &Shared,
+        runnable: Runnable,
+        placement: Placement,
+    ) -> Visible {
+        match placement {
+            Placement::FiredTimer => {
+                self.queue.push(runnable);
+                Visible::ToOthers
+            }
+            Placement::Yielded => {
+                // It will run here; nobody else needs waking (tokio does not wake
+                // anyone for a yield either).
+                self.queue.push(runnable);
+                self.yielded = true;
+                Visible::OnlyHere
+            }
+            Placement::Next => match shared.lifo[self.index].push(runnable) {
+                Some(previous) => {
+                    self.queue.push(previous);
+                    Visible::ToOthers
+                }
+                None => Visible::OnlyHere,
+            },
+        }
+    }
+
+    /// The next task of this worker's own: the global queue now and then (or after
+    /// a yield), its LIFO cell (bounded streak), its queue, then a batch of the
+    /// global queue.
+    pub(crate) fn next_local(&mut self, shared: &Shared) -> Option<Runnable> {
+        self.tick = self.tick.wrapping_add(1);
+        let yielded = std::mem::replace(&mut self.yielded, false);
+        // `is_empty` is two plain loads; `pop_global` would pay a fence each time.
+        if (yielded || self.tick % GLOBAL_QUEUE_INTERVAL == 0) && !shared.injector.is_empty() {
+            if let Some(runnable) = shared.pop_global() {
+                return Some(runnable);
+            }
+        }
+        // The hint first: `take` is an atomic swap, not worth paying on every pick
+        // when the cell is empty (a stale "empty" hint only delays the task to
+        // the next pick; only this worker fills its own cell).
+        let lifo = &shared.lifo[self.index];
+        if let Some(runnable) = lifo.looks_occupied().then(|| lifo.take()).flatten() {
+            if self.lifo_streak < MAX_LIFO_STREAK {
+                self.lifo_streak += 1;
+                return Some(runnable);
+            }
+            self.queue.push(runnable);
+        }
+        self.lifo_streak = 0;
+        if let Some(runnable) = self.queue.pop() {
+            return Some(runnable);
+        }
+        retry_steal(|| shared.injector.steal_batch_and_pop(&self.queue))
+    }
+
+    /// Takes work from elsewhere: half of a random victim's queue, a batch of the
+    /// global queue, or the LIFO task of a worker stuck in one poll.
+    pub(crate) fn steal_work(&mut self, shared: &Shared) -> Option<Runnable> {
+        let stealers = &shared.stealers;
+        let workers = stealers.len();
+        let start = self.rng.below(workers);
+        for offset in 0..workers {
+            let victim = (start + offset) % workers;
+            if victim == self.index {
+                continue;
+            }
+            if let Some(runnable) =
+                retry_steal(|| stealers[victim].steal_batch_and_pop(&self.queue))
+            {
+                shared.counters[self.index].steals.bump();
+                return Some(runnable);
+            }
+        }
+        if let Some(runnable) = retry_steal(|| shared.injector.steal_batch_and_pop(&self.queue)) {
+            return Some(runnable);
+        }
+        self.rescue_lifo(shared)
+    }
+
+    /// Takes a task from the LIFO cell of a worker that has been inside the same
+    /// poll since this worker's previous look (it is blocked: Go steals `runnext`
+    /// from such a P). Records the victims it saw with an occupied cell.
+    fn rescue_lifo(&mut self, shared: &Shared) -> Option<Runnable> {
+        let workers = shared.workers();
+        self.lifo_watch.resize(workers, NOT_WATCHED);
+        for victim in 0..workers {
+            if victim == self.index {
+                continue;
+            }
+            let cell = &shared.lifo[victim];
+            if !cell.looks_occupied() {
+                self.lifo_watch[victim] = NOT_WATCHED;
+                continue;
+            }
+            let polls = shared.counters[victim].polls.load(Ordering::Relaxed);
+            if self.lifo_watch[victim] == polls {
+                self.lifo_watch[victim] = NOT_WATCHED;
+                if let Some(runnable) = cell.take() {
+                    shared.counters[self.index].steals.bump();
+                    return Some(runnable);
+                }
+            } else {
+                self.lifo_watch[victim] = polls;
+            }
+        }
+        None
+    }
+
+    /// Whether this worker is watching a LIFO cell and must look again soon.
+    pub(crate) fn watching_lifo(&self) -> bool {
+        self.lifo_watch.iter().any(|&polls| polls != NOT_WATCHED)
+    }
+}
+
+/// Runs a crossbeam steal until it gives an answer: `Retry` means a race with
+/// another thief, not emptiness, so it is tried again.
+pub(crate) fn retry_steal<T>(mut steal: impl FnMut() -> Steal<T>) -> Option<T> {
+    loop {
+        match steal() {
+            Steal::Success(item) => return Some(item),
+            Steal::Empty => return None,
+            Steal::Retry => continue,
+        }
+    }
+}
+
+/// xorshift64*: cheap, good enough to pick a victim.
+struct XorShift(u64);
+
+impl XorShift {
+    /// A distinct odd (so non-zero) seed per worker: spreads the workers' first
+    /// victims apart.
+    fn for_worker(index: usize) -> XorShift {
+        XorShift(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17) | 1)
+    }
+
+    /// A number in `0..bound` (0 if `bound` is 0).
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize % bound.max(1)
+    }
+}

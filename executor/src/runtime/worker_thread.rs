@@ -1,0 +1,74 @@
+//! Starting worker threads: at build, and for `block_in_place`, which hands a
+//! worker's core to a fresh thread that carries on as the same worker.
+//!
+//! # Ground rules
+//! Every worker thread is counted in the runtime's live threads
+//! (`Shared::thread_started` / `thread_stopped`) so shutdown can wait for it, and
+//! drops the tasks left in its queue inside the runtime's context.
+
+use std::rc::Rc;
+
+use super::shared::Flavor;
+use super::worker::run;
+use super::worker_core::Core;
+use super::Handle;
+use crate::context::{self, WorkerContext};
+
+/// Starts a worker thread driving `core`, counted in the runtime's live threads.
+pub(crate) fn spawn_worker_thread(
+    handle: &Handle,
+    core: Box<Core>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let handle = handle.clone();
+    let shared = handle.shared.clone();
+    shared.thread_started();
+    let name = format!("{}-{}", shared.thread_name, core.index);
+    let spawned = std::thread::Builder::new().name(name).spawn(move || {
+        let worker = Rc::new(WorkerContext::new(core));
+        {
+            let _enter = context::enter(handle.clone(), Some(worker.clone()));
+            run(&handle, &worker, None);
+            // Drop the tasks still queued while the context is entered. Dropping the
+            // core alone would not: the queue's buffer is shared with its stealer,
+            // which `Shared` keeps, and each queued task keeps `Shared` alive.
+            let core = worker.core.borrow_mut().take();
+            if let Some(core) = core {
+                while let Some(runnable) = core.queue.pop() {
+                    drop(runnable);
+                }
+            }
+        }
+        handle.shared.thread_stopped();
+    });
+    if spawned.is_err() {
+        // The thread never ran, so it never counts itself out.
+        shared.thread_stopped();
+    }
+    spawned
+}
+
+/// `block_in_place`: if this thread drives a core of a multi-thread runtime, hands
+/// the core to a new thread that carries on as the same worker.
+pub(crate) fn hand_off_core() {
+    context::with_worker(|worker| {
+        let Some((handle, worker)) = worker else {
+            return;
+        };
+        if handle.shared.flavor == Flavor::CurrentThread {
+            panic!(
+                "ticktock: `block_in_place` cannot be used on a current-thread runtime: \
+                 there is no other thread to hand its tasks to; use `spawn_blocking`, \
+                 or a multi-thread runtime"
+            );
+        }
+        let Some(core) = worker.core.borrow_mut().take() else {
+            // Already handed off by an outer `block_in_place`.
+            return;
+        };
+        if let Err(error) = spawn_worker_thread(handle, core) {
+            panic!(
+                "ticktock: `block_in_place` could not start a replacement worker thread: {error}"
+            );
+        }
+    });
+}
