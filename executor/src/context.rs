@@ -130,16 +130,22 @@ pub(crate) fn current_handle() -> Option<Handle> {
         .flatten()
 }
 
-/// Runs `f` with the current runtime's handle (without cloning it), if any.
-pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+/// Runs `f` with this thread's context, or with `None` while the thread is being
+/// torn down (its thread-locals are gone). The one place that handles that case.
+fn with_context<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
     let mut f = Some(f);
-    match CONTEXT.try_with(|ctx| {
-        let handle = ctx.handle.borrow();
-        (f.take().expect("called once"))(handle.as_ref())
-    }) {
+    match CONTEXT.try_with(|ctx| (f.take().expect("called once"))(Some(ctx))) {
         Ok(result) => result,
         Err(_) => (f.take().expect("called once"))(None),
     }
+}
+
+/// Runs `f` with the current runtime's handle (without cloning it), if any.
+pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+    with_context(|ctx| match ctx {
+        Some(ctx) => f(ctx.handle.borrow().as_ref()),
+        None => f(None),
+    })
 }
 
 /// This thread's worker state, if it is a worker.
@@ -153,34 +159,26 @@ pub(crate) fn current_worker() -> Option<std::rc::Rc<WorkerContext>> {
 /// Runs `f` with this thread's worker state, if the thread is a worker of the
 /// runtime `handle` belongs to.
 pub(crate) fn with_worker<R>(f: impl FnOnce(Option<(&Handle, &WorkerContext)>) -> R) -> R {
-    let mut f = Some(f);
-    match CONTEXT.try_with(|ctx| {
+    with_context(|ctx| {
+        let Some(ctx) = ctx else { return f(None) };
         let handle = ctx.handle.borrow();
         let worker = ctx.worker.borrow();
-        let pair = match (handle.as_ref(), worker.as_deref()) {
-            (Some(handle), Some(worker)) => Some((handle, worker)),
-            _ => None,
-        };
-        (f.take().expect("called once"))(pair)
-    }) {
-        Ok(result) => result,
-        Err(_) => (f.take().expect("called once"))(None),
-    }
+        match (handle.as_ref(), worker.as_deref()) {
+            (Some(handle), Some(worker)) => f(Some((handle, worker))),
+            _ => f(None),
+        }
+    })
 }
 
 /// Runs `f` with the current runtime's handle and, if this thread is one of its
 /// workers, its worker state.
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<(&Handle, Option<&WorkerContext>)>) -> R) -> R {
-    let mut f = Some(f);
-    match CONTEXT.try_with(|ctx| {
+    with_context(|ctx| {
+        let Some(ctx) = ctx else { return f(None) };
         let handle = ctx.handle.borrow();
         let worker = ctx.worker.borrow();
-        let current = handle.as_ref().map(|handle| (handle, worker.as_deref()));
-        (f.take().expect("called once"))(current)
-    }) {
-        Ok(result) => result,
-        Err(_) => (f.take().expect("called once"))(None),
-    }
+        f(handle.as_ref().map(|handle| (handle, worker.as_deref())))
+    })
 }
 
 /// Marks this thread as inside `block_on` until the guard drops; panics if it

@@ -15,7 +15,7 @@
 use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+// `Wake` needs the standard `Arc` (see the loom facade's exceptions).
 use std::sync::Arc as StdArc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
@@ -26,6 +26,7 @@ use super::worker_core::Core;
 use super::Handle;
 use crate::context::{self, WorkerContext};
 use crate::loom::lock;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
 
 /// Runs `future` to completion on this thread. See `Runtime::block_on`.
 pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
@@ -40,20 +41,48 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
     park_on(future)
 }
 
-/// Wakes a thread blocked in [`park_on`].
-struct ThreadWaker {
-    thread: Thread,
+/// The waker of a `block_on` main future: a "woken" flag, and whom to wake when it
+/// goes up.
+struct MainWaker {
     woken: AtomicBool,
+    sleeper: Sleeper,
 }
 
-impl Wake for ThreadWaker {
+/// Where the thread of a `block_on` sleeps.
+enum Sleeper {
+    /// In [`park_on`]: a plain thread park.
+    Thread(Thread),
+    /// Driving a current-thread core: worker `worker`'s parker, wherever it parks
+    /// (poller or condvar).
+    Worker { handle: Handle, worker: usize },
+}
+
+impl MainWaker {
+    fn new(sleeper: Sleeper) -> StdArc<MainWaker> {
+        // Woken at first: the future is polled once before anything waits.
+        StdArc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            sleeper,
+        })
+    }
+
+    /// Takes the "woken" flag down. Returns `true` if it was up.
+    fn take_woken(&self) -> bool {
+        self.woken.swap(false, Ordering::SeqCst)
+    }
+}
+
+impl Wake for MainWaker {
     fn wake(self: StdArc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &StdArc<Self>) {
         if !self.woken.swap(true, Ordering::SeqCst) {
-            self.thread.unpark();
+            match &self.sleeper {
+                Sleeper::Thread(thread) => thread.unpark(),
+                Sleeper::Worker { handle, worker } => handle.shared.parking.unpark(*worker),
+            }
         }
     }
 }
@@ -61,14 +90,11 @@ impl Wake for ThreadWaker {
 /// Polls `future` whenever it is woken, parking the thread in between.
 fn park_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    let waker_state = StdArc::new(ThreadWaker {
-        thread: std::thread::current(),
-        woken: AtomicBool::new(true),
-    });
+    let waker_state = MainWaker::new(Sleeper::Thread(std::thread::current()));
     let waker = Waker::from(waker_state.clone());
     let mut cx = Context::from_waker(&waker);
     loop {
-        if waker_state.woken.swap(false, Ordering::SeqCst) {
+        if waker_state.take_woken() {
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                 return output;
             }
@@ -78,29 +104,10 @@ fn park_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// Wakes the thread driving a current-thread core.
-struct CoreWaker {
-    woken: AtomicBool,
-    handle: Handle,
-    worker: usize,
-}
-
-impl Wake for CoreWaker {
-    fn wake(self: StdArc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &StdArc<Self>) {
-        if !self.woken.swap(true, Ordering::SeqCst) {
-            self.handle.shared.parking.unpark(self.worker);
-        }
-    }
-}
-
 /// The main future of a current-thread `block_on`, as the worker loop sees it.
 struct Main<'a, F: Future> {
     future: std::pin::Pin<&'a mut F>,
-    state: StdArc<CoreWaker>,
+    state: StdArc<MainWaker>,
     waker: Waker,
     output: Option<F::Output>,
 }
@@ -111,7 +118,7 @@ impl<F: Future> MainFuture for Main<'_, F> {
     }
 
     fn poll_if_woken(&mut self) -> bool {
-        if !self.state.woken.swap(false, Ordering::SeqCst) {
+        if !self.state.take_woken() {
             return false;
         }
         let mut cx = Context::from_waker(&self.waker);
@@ -148,8 +155,7 @@ fn drive_core<F: Future>(handle: &Handle, core: Box<Core>, future: F) -> F::Outp
         worker: worker.clone(),
     };
     let _enter = context::enter(handle.clone(), Some(worker.clone()));
-    let state = StdArc::new(CoreWaker {
-        woken: AtomicBool::new(true),
+    let state = MainWaker::new(Sleeper::Worker {
         handle: handle.clone(),
         worker: index,
     });

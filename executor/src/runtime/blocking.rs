@@ -27,17 +27,10 @@ use std::time::Duration;
 
 use async_task::Runnable;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
-
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::{Condvar, Mutex};
+use crate::loom::{lock, wait_until, Waited};
 use crate::runtime::Handle;
-
-/// Locks the pool state; a panic never happens under this lock, so poisoning is moot.
-fn lock(state: &Mutex<PoolState>) -> MutexGuard<'_, PoolState> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// How long an idle blocking thread waits for a job before exiting. Long enough
 /// that a steady trickle of blocking calls reuses threads, short enough that a burst
@@ -135,13 +128,11 @@ impl BlockingPool {
                 break;
             }
             state.idle += 1;
-            let (next, timeout) = match self.condvar.wait_timeout(state, KEEP_ALIVE) {
-                Ok(pair) => pair,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let keep_alive = Some(std::time::Instant::now() + KEEP_ALIVE);
+            let (next, waited) = wait_until(&self.condvar, state, keep_alive);
             state = next;
             state.idle -= 1;
-            if timeout.timed_out() && state.queue.is_empty() {
+            if waited == Waited::DeadlinePassed && state.queue.is_empty() {
                 break;
             }
         }

@@ -25,9 +25,9 @@
 //! The `sleepers` lock is held only for a few instructions and never while parking,
 //! waking wakers or running user code.
 
-use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::loom::sync::{Condvar, Mutex};
+use crate::loom::{lock, wait_until, Waited};
 
 /// Parker state: not parked, no pending notification.
 const EMPTY: usize = 0;
@@ -101,23 +101,12 @@ impl Parker {
         }
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
-            guard = match deadline {
-                None => match self.condvar.wait(guard) {
-                    Ok(guard) => guard,
-                    Err(poisoned) => poisoned.into_inner(),
-                },
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
-                    match self.condvar.wait_timeout(guard, left) {
-                        Ok((guard, _)) => guard,
-                        Err(poisoned) => poisoned.into_inner().0,
-                    }
-                }
-            };
+            let (next, waited) = wait_until(&self.condvar, guard, deadline);
+            guard = next;
             if self.take_notification() {
                 return;
             }
-            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            if waited == Waited::DeadlinePassed {
                 // Timed out: leave the parked state (an unpark racing with this
                 // store leaves NOTIFIED behind, which only shortens the next park).
                 let _ = self.state.compare_exchange(

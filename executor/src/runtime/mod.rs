@@ -43,7 +43,6 @@ pub(crate) mod worker_thread;
 
 use std::fmt;
 use std::io;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use crossbeam_deque::Worker;
@@ -53,7 +52,8 @@ pub use metrics::{RuntimeMetrics, TimerMetrics, WorkerMetrics};
 pub use shared::Handle;
 pub use sites::TimerSite;
 
-use crate::loom::sync::Arc;
+use crate::loom::sync::atomic::AtomicBool;
+use crate::loom::sync::{Arc, Mutex};
 use parking::Parking;
 pub(crate) use shared::Flavor;
 use shared::Shared;
@@ -223,7 +223,7 @@ impl Builder {
         Ok(Runtime {
             handle,
             threads: Mutex::new(threads),
-            shut_down: std::sync::atomic::AtomicBool::new(false),
+            shut_down: AtomicBool::new(false),
         })
     }
 }
@@ -256,7 +256,7 @@ pub struct Runtime {
     handle: Handle,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Set by the first shutdown, so `shutdown_timeout` followed by drop waits once.
-    shut_down: std::sync::atomic::AtomicBool,
+    shut_down: AtomicBool,
 }
 
 impl Runtime {
@@ -384,7 +384,7 @@ impl Runtime {
     fn shutdown(&self, timeout: Option<Duration>) {
         if self
             .shut_down
-            .swap(true, std::sync::atomic::Ordering::SeqCst)
+            .swap(true, crate::loom::sync::atomic::Ordering::SeqCst)
         {
             return;
         }
@@ -396,7 +396,7 @@ impl Runtime {
             );
         }
         let all_stopped = self.handle.shared.shutdown(timeout);
-        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        let threads = std::mem::take(&mut *crate::loom::lock(&self.threads));
         if all_stopped {
             for thread in threads {
                 let _ = thread.join();

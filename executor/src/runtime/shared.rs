@@ -33,9 +33,9 @@ use super::parking::Parking;
 use super::registry::Registry;
 use super::timers::Timers;
 use super::worker_core::{retry_steal, Core};
-use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::loom::{lock, wait_until};
 
 /// Which scheduler a runtime uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,26 +219,11 @@ impl Shared {
         let mut threads = lock(&self.threads);
         let mut all_stopped = true;
         while *threads != 0 {
-            match deadline {
-                None => {
-                    threads = self
-                        .threads_changed
-                        .wait(threads)
-                        .unwrap_or_else(|p| p.into_inner());
-                }
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        all_stopped = false;
-                        break;
-                    }
-                    threads = self
-                        .threads_changed
-                        .wait_timeout(threads, deadline - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
-                }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                all_stopped = false;
+                break;
             }
+            threads = wait_until(&self.threads_changed, threads, deadline).0;
         }
         drop(threads);
         if first {

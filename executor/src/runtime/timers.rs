@@ -46,6 +46,15 @@ pub(crate) struct TimerWaker {
     pub(crate) armed_at: Nanos,
 }
 
+/// What [`TimerSlot::fire_due`] does when another thread holds the store's lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockWait {
+    /// Wait for the lock (the store's owner).
+    Wait,
+    /// Skip the store (a thief: the holder is making progress).
+    Skip,
+}
+
 /// Per-store counters kept outside the store's lock, readable at any time.
 #[derive(Default)]
 pub(crate) struct SlotCounters {
@@ -152,19 +161,18 @@ impl TimerSlot {
     }
 
     /// Fires this store's due timers if its published deadline has passed.
-    /// `blocking` says whether to wait for the lock (the owner does) or skip a store
+    /// `wait` says whether to wait for the lock (the owner does) or skip a store
     /// that another thread is using (thieves do: its holder is making progress).
-    pub(crate) fn fire_due(&self, now: Nanos, wakers: &mut Vec<Waker>, blocking: bool) -> usize {
+    pub(crate) fn fire_due(&self, now: Nanos, wakers: &mut Vec<Waker>, wait: LockWait) -> usize {
         if self.next_when() > now {
             return 0;
         }
-        let mut store = if blocking {
-            self.lock()
-        } else {
-            match self.store.try_lock() {
+        let mut store = match wait {
+            LockWait::Wait => self.lock(),
+            LockWait::Skip => match self.store.try_lock() {
                 Ok(store) => store,
                 Err(_) => return 0,
-            }
+            },
         };
         self.expire_locked(&mut store, now, wakers)
     }
@@ -250,7 +258,7 @@ impl Timers {
             if Some(id) == own {
                 continue;
             }
-            let stolen = slot.fire_due(now, wakers, false);
+            let stolen = slot.fire_due(now, wakers, LockWait::Skip);
             if stolen != 0 {
                 slot.counters
                     .stolen

@@ -33,6 +33,7 @@ use async_task::Runnable;
 
 use super::park::park;
 use super::shared::Shared;
+use super::timers::LockWait;
 use super::worker_core::{Core, Placement, Visible, EVENT_INTERVAL};
 use super::Handle;
 use crate::context::{self, WorkerContext};
@@ -212,7 +213,7 @@ fn fire_timers(shared: &Shared, core: &mut Core) -> usize {
     let now = timers.now_nanos();
     let mut wakers = std::mem::take(&mut core.wakers);
     let own = timers.slot(core.index);
-    let mut fired = own.fire_due(now, &mut wakers, true);
+    let mut fired = own.fire_due(now, &mut wakers, LockWait::Wait);
     fired += timers.steal_due(Some(core.index), now, &mut wakers);
     if fired != 0 {
         shared.counters[core.index].timers_fired.add(fired as u64);
