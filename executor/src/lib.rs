@@ -70,6 +70,9 @@ fn _assert_send_sync() {
     send_sync::<Handle>();
     send_sync::<task::JoinError>();
     send_sync::<task::JoinHandle<()>>();
+    send_sync::<task::JoinSet<()>>();
+    send_sync::<task::AbortHandle>();
+    send_sync::<task::Id>();
     send_sync::<time::Sleep>();
     send_sync::<time::Interval>();
     send_sync::<time::error::Elapsed>();

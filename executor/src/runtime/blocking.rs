@@ -113,6 +113,7 @@ impl BlockingPool {
     }
 
     fn run_thread(&self, handle: &Handle) {
+        let _hooks = super::config::ThreadHooks::start(&handle.shared.config);
         let _enter = crate::context::enter(handle.clone(), None);
         let mut state = lock(&self.state);
         loop {

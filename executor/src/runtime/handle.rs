@@ -180,6 +180,21 @@ impl Handle {
         super::sites::timer_sites(&self.shared)
     }
 
+    /// The runtime's name, if [`Builder::name`](crate::Builder::name) gave it one.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread().name("api").build().unwrap();
+    /// let name = rt.block_on(async {
+    ///     ticktock_executor::Handle::current().name().map(String::from)
+    /// });
+    /// assert_eq!(name.as_deref(), Some("api"));
+    /// assert_eq!(ticktock_executor::Runtime::new().unwrap().handle().name(), None);
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.shared.config.name.as_deref()
+    }
+
     /// Identity of the runtime (the address of its shared state).
     pub(crate) fn id(&self) -> usize {
         Arc::as_ptr(&self.shared) as usize

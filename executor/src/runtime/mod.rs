@@ -12,6 +12,7 @@
 //! | `timers.rs` | per-worker timer stores, firing and stealing |
 //! | `block_on.rs` | blocking a thread on a future |
 //! | `clock.rs` | the runtime's clock, real or paused |
+//! | `config.rs` | the builder's settings the scheduler reads: name, intervals, thread hooks |
 //! | `handle.rs` | [`Handle`] |
 //! | `counters.rs` | per-worker counters, bumped by their worker only |
 //! | `metrics.rs` | the public metrics snapshot |
@@ -20,6 +21,7 @@
 mod block_on;
 mod blocking;
 pub(crate) mod clock;
+mod config;
 mod counters;
 mod driver;
 mod handle;
@@ -52,6 +54,8 @@ pub use metrics::{RuntimeMetrics, TimerMetrics, WorkerMetrics};
 pub use shared::Handle;
 pub use sites::TimerSite;
 
+pub(crate) use spawn::TaskFuture;
+
 use crate::loom::sync::atomic::AtomicBool;
 use crate::loom::sync::{Arc, Mutex};
 use parking::Parking;
@@ -78,6 +82,8 @@ pub struct Builder {
     worker_threads: Option<usize>,
     thread_name: String,
     max_blocking_threads: usize,
+    config: config::Config,
+    start_paused: bool,
 }
 
 impl Builder {
@@ -94,6 +100,8 @@ impl Builder {
             worker_threads: None,
             thread_name: DEFAULT_THREAD_NAME.to_string(),
             max_blocking_threads: blocking::DEFAULT_MAX_BLOCKING_THREADS,
+            config: config::Config::default(),
+            start_paused: false,
         }
     }
 
@@ -172,6 +180,238 @@ impl Builder {
         self
     }
 
+    /// Accepted for tokio compatibility; does nothing: timers and I/O are always
+    /// on in ticktock (one poller serves both, at no cost while unused).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread().enable_all().build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn enable_all(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Accepted for tokio compatibility; does nothing: timers are always on.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_current_thread().enable_time().build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn enable_time(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Accepted for tokio compatibility; does nothing: I/O is always on.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_current_thread().enable_io().build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn enable_io(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Names the runtime; [`Handle::name`] returns it.
+    ///
+    /// # Panics
+    /// Panics if `name` is empty.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_current_thread().name("ingest").build().unwrap();
+    /// assert_eq!(rt.handle().name(), Some("ingest"));
+    /// ```
+    #[track_caller]
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Builder {
+        let name = name.into();
+        assert!(
+            !name.is_empty(),
+            "ticktock: a runtime name must not be empty"
+        );
+        self.config.name = Some(name);
+        self
+    }
+
+    /// Scheduler ticks (task polls, roughly) between two looks at the global
+    /// queue before a worker's own queue (default 31). Smaller is fairer to tasks
+    /// spawned or woken from outside the workers, at some synchronization cost; 1
+    /// always looks at the global queue first.
+    ///
+    /// # Panics
+    /// Panics if `interval` is zero.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread()
+    ///     .global_queue_interval(7)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    /// ```
+    #[track_caller]
+    pub fn global_queue_interval(&mut self, interval: u32) -> &mut Builder {
+        assert!(
+            interval > 0,
+            "ticktock: `global_queue_interval` must be at least 1"
+        );
+        self.config.global_queue_interval = interval;
+        self
+    }
+
+    /// Scheduler ticks between two passes over timers and I/O events while a
+    /// worker has tasks to run (default 61). Smaller delivers timer and socket
+    /// events sooner to a worker busy with short polls, at the cost of more
+    /// clock reads and `epoll_wait` calls.
+    ///
+    /// # Panics
+    /// Panics if `interval` is zero.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_current_thread().event_interval(11).build().unwrap();
+    /// rt.block_on(ticktock_executor::time::sleep(std::time::Duration::from_millis(1)));
+    /// ```
+    #[track_caller]
+    pub fn event_interval(&mut self, interval: u32) -> &mut Builder {
+        assert!(
+            interval > 0,
+            "ticktock: `event_interval` must be at least 1"
+        );
+        self.config.event_interval = interval;
+        self
+    }
+
+    /// Runs `f` on every thread the runtime starts (worker threads, the threads
+    /// `block_in_place` starts, blocking-pool threads), first thing. Not on the
+    /// thread of a current-thread runtime's `block_on`, which is the caller's.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let counter = started.clone();
+    /// let rt = ticktock_executor::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .on_thread_start(move || {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+    /// drop(rt);
+    /// assert!(started.load(Ordering::SeqCst) >= 3); // 2 workers + 1 blocking thread
+    /// ```
+    pub fn on_thread_start<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.config.on_thread_start = Some(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on every thread the runtime started, last thing before it exits.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let counter = stopped.clone();
+    /// let rt = ticktock_executor::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .on_thread_stop(move || {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// drop(rt); // waits for the workers
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 2);
+    /// ```
+    pub fn on_thread_stop<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.config.on_thread_stop = Some(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on a worker (or a current-thread `block_on` thread) just before it
+    /// goes to sleep for lack of work.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let parks = Arc::new(AtomicUsize::new(0));
+    /// let counter = parks.clone();
+    /// let rt = ticktock_executor::Builder::new_current_thread()
+    ///     .on_thread_park(move || {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(ticktock_executor::time::sleep(std::time::Duration::from_millis(5)));
+    /// assert!(parks.load(Ordering::SeqCst) >= 1);
+    /// ```
+    pub fn on_thread_park<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.config.on_thread_park = Some(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on a worker (or a current-thread `block_on` thread) right after
+    /// it wakes from a sleep that [`Builder::on_thread_park`] announced.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let unparks = Arc::new(AtomicUsize::new(0));
+    /// let counter = unparks.clone();
+    /// let rt = ticktock_executor::Builder::new_current_thread()
+    ///     .on_thread_unpark(move || {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(ticktock_executor::time::sleep(std::time::Duration::from_millis(5)));
+    /// assert!(unparks.load(Ordering::SeqCst) >= 1);
+    /// ```
+    pub fn on_thread_unpark<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.config.on_thread_unpark = Some(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Starts the runtime with its clock paused, as if the first thing
+    /// `block_on` did were [`time::pause`](crate::time::pause) (tokio's
+    /// `start_paused`, used by `#[tokio::test(start_paused = true)]`).
+    ///
+    /// # Panics
+    /// `build` panics if this is set on a multi-thread builder: paused time needs
+    /// a current-thread runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = ticktock_executor::Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// let start = std::time::Instant::now();
+    /// rt.block_on(ticktock_executor::time::sleep(Duration::from_secs(3600)));
+    /// assert!(start.elapsed() < Duration::from_secs(60));
+    /// ```
+    pub fn start_paused(&mut self, start_paused: bool) -> &mut Builder {
+        self.start_paused = start_paused;
+        self
+    }
+
     /// Builds the runtime and starts its worker threads.
     ///
     /// # Errors
@@ -190,19 +430,31 @@ impl Builder {
         };
         let queues: Vec<Worker<_>> = (0..workers).map(|_| Worker::new_fifo()).collect();
         let stealers = queues.iter().map(Worker::stealer).collect();
+        assert!(
+            !(self.start_paused && self.flavor == Flavor::MultiThread),
+            "ticktock: `start_paused` requires a current-thread runtime (`Builder::new_current_thread`)"
+        );
         let parking = Arc::new(Parking::new(workers)?);
-        let shared = Arc::new(Shared::new(
+        let mut shared = Shared::new(
             self.flavor,
             stealers,
             parking,
             self.max_blocking_threads,
             self.thread_name.clone(),
-        ));
-        let handle = Handle { shared };
-        let cores = queues
-            .into_iter()
-            .enumerate()
-            .map(|(index, queue)| Box::new(Core::new(index, queue)));
+        );
+        shared.config = self.config.clone();
+        if self.start_paused {
+            shared.timers.clock.pause();
+        }
+        let handle = Handle {
+            shared: Arc::new(shared),
+        };
+        let config = &handle.shared.config;
+        let cores = queues.into_iter().enumerate().map(|(index, queue)| {
+            let mut core = Box::new(Core::new(index, queue));
+            core.configure(config);
+            core
+        });
         let mut threads = Vec::new();
         match self.flavor {
             Flavor::CurrentThread => {
@@ -234,6 +486,8 @@ impl fmt::Debug for Builder {
             .field("flavor", &self.flavor)
             .field("worker_threads", &self.worker_threads)
             .field("thread_name", &self.thread_name)
+            .field("config", &self.config)
+            .field("start_paused", &self.start_paused)
             .finish()
     }
 }
@@ -379,6 +633,26 @@ impl Runtime {
         self.handle.shared.drain(deadline);
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         self.shutdown(Some(left));
+    }
+
+    /// Shuts down without waiting: every task is cancelled and dropped and every
+    /// timer freed as by a drop, but threads still busy (a task in a long poll, a
+    /// blocking job) are not waited for. Unlike a drop it may be called inside an
+    /// asynchronous context. The same as `shutdown_timeout(Duration::ZERO)`.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.spawn_blocking(|| std::thread::sleep(std::time::Duration::from_millis(50)));
+    /// rt.shutdown_background(); // returns at once
+    ///
+    /// // Also from inside another runtime's `block_on`:
+    /// let outer = ticktock_executor::Builder::new_current_thread().build().unwrap();
+    /// let inner = ticktock_executor::Runtime::new().unwrap();
+    /// outer.block_on(async move { inner.shutdown_background() });
+    /// ```
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
     }
 
     fn shutdown(&self, timeout: Option<Duration>) {

@@ -106,6 +106,7 @@ fn park_announced(
         return parking.idle.transition_from_parked(index);
     }
     shared.counters[index].parks.bump();
+    super::config::run_hook(&shared.config.on_thread_park);
     match parking.driver.try_acquire() {
         Some(mut poll) => {
             // Publish the deadline we will sleep until, then re-read the stores:
@@ -134,6 +135,7 @@ fn park_announced(
         }
     }
     let woke = parking.idle.transition_from_parked(index);
+    super::config::run_hook(&shared.config.on_thread_unpark);
     shared.counters[index].unparks.bump();
     woke
 }

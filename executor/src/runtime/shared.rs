@@ -14,6 +14,7 @@
 //! | `threads` | count of worker threads alive, for shutdown to wait on | worker threads at start and exit |
 //! | `draining` | set once by a graceful shutdown; listeners stop accepting | `shutdown_timeout` sets, listeners read |
 //! | `shutdown` | set once; nothing is scheduled after it | shutdown sets, everyone reads |
+//! | `config` | name, scheduling intervals, thread hooks | `build` sets; read-only after |
 //!
 //! # Invariants
 //! - After `shutdown` is set, a scheduled task is dropped instead of queued, which
@@ -85,6 +86,8 @@ pub(crate) struct Shared {
     pub(crate) idle_cores: Mutex<Vec<Box<Core>>>,
     pub(crate) counters: Box<[WorkerCounters]>,
     pub(crate) thread_name: String,
+    /// The builder's settings (name, intervals, hooks); set by `build`, then read-only.
+    pub(crate) config: super::config::Config,
     threads: Mutex<usize>,
     threads_changed: Condvar,
     /// Set when a graceful shutdown starts: listeners stop accepting, tasks finish.
@@ -114,6 +117,7 @@ impl Shared {
             idle_cores: Mutex::new(Vec::new()),
             counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
             thread_name,
+            config: super::config::Config::default(),
             threads: Mutex::new(0),
             threads_changed: Condvar::new(),
             draining: AtomicBool::new(false),

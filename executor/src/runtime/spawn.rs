@@ -68,7 +68,7 @@ pin_project_lite::pin_project! {
     /// The user's future is dropped here, under `catch_unwind`, as soon as it
     /// completes, panics or is aborted, never inside async-task (which aborts the
     /// process on a panic in a future's destructor).
-    struct TaskFuture<F> {
+    pub(crate) struct TaskFuture<F> {
         // `None` once the user's future was dropped.
         #[pin]
         future: Option<F>,
@@ -91,6 +91,23 @@ pin_project_lite::pin_project! {
         }
     }
 }
+
+impl<F> TaskFuture<F> {
+    /// A wrapper for a task that is in no runtime's registry (a `LocalSet` task):
+    /// it never deregisters, and runtime shutdown does not concern it.
+    pub(crate) fn unregistered(future: F, abort: AbortFlag, id: Id) -> TaskFuture<F> {
+        TaskFuture {
+            future: Some(future),
+            abort,
+            id,
+            key: None,
+            runtime_id: NO_RUNTIME,
+        }
+    }
+}
+
+/// `runtime_id` of an unregistered task: no runtime's shared state sits at address 0.
+const NO_RUNTIME: usize = 0;
 
 /// Drops the user's future in place, returning the payload if its destructor panicked.
 fn drop_future<F>(mut future: Pin<&mut Option<F>>) -> Result<(), Box<dyn std::any::Any + Send>> {

@@ -9,9 +9,9 @@
 //!
 //! # One turn of the loop
 //! ```text
-//!   ┌─► every EVENT_INTERVAL ticks: fire own due timers, steal others' due timers
+//!   ┌─► every event_interval ticks (61): fire own due timers, steal others' due timers
 //!   │   next task: LIFO cell (at most MAX_LIFO_STREAK in a row)
-//!   │              └─ every GLOBAL_QUEUE_INTERVAL ticks the global queue goes first
+//!   │              └─ every global_queue_interval ticks (31) the global queue goes first
 //!   │              └─ local queue ─ global queue
 //!   │   none? search: fire own due timers ─ steal due timers of every other store
 //!   │                 ─ steal half of a random victim's queue ─ global queue

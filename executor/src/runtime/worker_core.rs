@@ -22,14 +22,9 @@ use crossbeam_deque::{Steal, Worker};
 use super::shared::Shared;
 use crate::loom::sync::atomic::Ordering;
 
-/// Ticks between two maintenance passes (own timers, others' due timers) while the
-/// worker has tasks to run. A prime, so it does not beat with GLOBAL_QUEUE_INTERVAL;
-/// small enough that a busy worker checks timers every few microseconds of work.
-pub(crate) const EVENT_INTERVAL: u32 = 61;
-
-/// Ticks between two looks at the global queue before the local one, so tasks
-/// spawned from outside cannot starve behind a worker that keeps itself busy.
-const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+/// Default ticks between two maintenance passes (`Builder::event_interval`; see
+/// `config.rs` for why 61).
+pub(crate) const EVENT_INTERVAL: u32 = super::config::DEFAULT_EVENT_INTERVAL;
 
 /// Most tasks taken from the LIFO cell in a row before the cell's task goes to the
 /// back of the queue: ping-pong pairs keep their cache locality, but cannot starve
@@ -73,6 +68,10 @@ pub(crate) struct Core {
     /// is stuck inside one poll, and its LIFO task is taken.
     lifo_watch: Vec<u64>,
     tick: u32,
+    /// Ticks between maintenance passes (`Builder::event_interval`).
+    event_interval: u32,
+    /// Ticks between looks at the global queue first (`Builder::global_queue_interval`).
+    global_queue_interval: u32,
     rng: XorShift,
     /// Whether this worker holds a `searching` count in `Idle`.
     pub(crate) searching: bool,
@@ -91,6 +90,8 @@ impl Core {
             lifo_streak: 0,
             lifo_watch: Vec::new(),
             tick: 0,
+            event_interval: EVENT_INTERVAL,
+            global_queue_interval: super::config::DEFAULT_GLOBAL_QUEUE_INTERVAL,
             rng: XorShift::for_worker(index),
             searching: false,
             yielded: false,
@@ -98,10 +99,17 @@ impl Core {
         }
     }
 
+    /// Takes the runtime's scheduling intervals (`Builder::event_interval` and
+    /// `Builder::global_queue_interval`).
+    pub(crate) fn configure(&mut self, config: &super::config::Config) {
+        self.event_interval = config.event_interval;
+        self.global_queue_interval = config.global_queue_interval;
+    }
+
     /// Whether this turn of the loop is due a maintenance pass (every
-    /// [`EVENT_INTERVAL`] ticks).
+    /// `event_interval` ticks, [`EVENT_INTERVAL`] by default).
     pub(crate) fn maintenance_due(&self) -> bool {
-        self.tick % EVENT_INTERVAL == 0
+        self.tick % self.event_interval == 0
     }
 
     /// Queues a task woken on this worker. See [`Visible`] for the answer.
@@ -140,7 +148,7 @@ impl Core {
         self.tick = self.tick.wrapping_add(1);
         let yielded = std::mem::replace(&mut self.yielded, false);
         // `is_empty` is two plain loads; `pop_global` would pay a fence each time.
-        if (yielded || self.tick % GLOBAL_QUEUE_INTERVAL == 0) && !shared.injector.is_empty() {
+        if (yielded || self.tick % self.global_queue_interval == 0) && !shared.injector.is_empty() {
             if let Some(runnable) = shared.pop_global() {
                 return Some(runnable);
             }

@@ -26,6 +26,7 @@ pub(crate) fn spawn_worker_thread(
     let spawned = std::thread::Builder::new().name(name).spawn(move || {
         let worker = Rc::new(WorkerContext::new(core));
         {
+            let _hooks = super::config::ThreadHooks::start(&handle.shared.config);
             let _enter = context::enter(handle.clone(), Some(worker.clone()));
             run(&handle, &worker, None);
             // Drop the tasks still queued while the context is entered. Dropping the

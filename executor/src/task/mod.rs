@@ -22,6 +22,8 @@
 mod abort;
 mod id;
 mod join;
+mod join_set;
+mod local;
 mod yield_now;
 
 use std::future::Future;
@@ -32,6 +34,8 @@ pub(crate) use id::CurrentTask;
 pub use id::{id, try_id, Id};
 pub(crate) use join::TaskOutput;
 pub use join::{JoinError, JoinHandle};
+pub use join_set::JoinSet;
+pub use local::{spawn_local, LocalEnterGuard, LocalSet, RunUntil};
 pub use yield_now::yield_now;
 
 /// Spawns a future onto the current runtime and returns a handle to its output.

@@ -196,6 +196,64 @@ impl Interval {
         Pin::new(&mut self.delay).reset(next);
     }
 
+    /// Moves the next tick to one period from now (tokio's `reset_after(period)`
+    /// is [`Interval::reset`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = ticktock_executor::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     ticktock_executor::time::pause();
+    ///     let mut interval = ticktock_executor::time::interval(Duration::from_secs(10));
+    ///     let first = interval.tick().await;
+    ///     interval.reset_after(Duration::from_secs(3));
+    ///     assert_eq!(interval.tick().await - first, Duration::from_secs(3));
+    /// });
+    /// ```
+    pub fn reset_after(&mut self, after: Duration) {
+        let next = deadline_after(crate::context::clock_now(), after);
+        Pin::new(&mut self.delay).reset(next);
+    }
+
+    /// Moves the next tick to `deadline` (an instant in the past makes it due at
+    /// once); later ticks follow one period apart from it.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = ticktock_executor::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     ticktock_executor::time::pause();
+    ///     let mut interval = ticktock_executor::time::interval(Duration::from_secs(10));
+    ///     let first = interval.tick().await;
+    ///     interval.reset_at(first + Duration::from_secs(4));
+    ///     assert_eq!(interval.tick().await, first + Duration::from_secs(4));
+    /// });
+    /// ```
+    pub fn reset_at(&mut self, deadline: Instant) {
+        Pin::new(&mut self.delay).reset(deadline);
+    }
+
+    /// Makes the next tick due at once; later ticks follow one period apart from
+    /// now.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = ticktock_executor::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     ticktock_executor::time::pause();
+    ///     let mut interval = ticktock_executor::time::interval(Duration::from_secs(10));
+    ///     let first = interval.tick().await;
+    ///     interval.reset_immediately();
+    ///     assert_eq!(interval.tick().await, first);
+    /// });
+    /// ```
+    pub fn reset_immediately(&mut self) {
+        Pin::new(&mut self.delay).reset(crate::context::clock_now());
+    }
+
     /// The period.
     ///
     /// # Examples

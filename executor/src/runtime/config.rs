@@ -1,0 +1,90 @@
+//! The runtime's settings that the scheduler reads after `build`: its name, the
+//! scheduling intervals and the thread hooks of [`Builder`](crate::Builder).
+//!
+//! # What it owns
+//! [`Config`], built once by `Builder::build` and kept in `Shared`; read-only
+//! afterwards. A hook runs on the thread it concerns (the one starting, stopping,
+//! parking or unparking), outside every scheduler lock; a panicking hook unwinds
+//! that thread as a panicking task body would not, so hooks must not panic (tokio's
+//! rule too).
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A user hook (`on_thread_start` and friends).
+pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
+
+/// Ticks between two maintenance passes by default (own timers, others' due
+/// timers, a non-blocking I/O poll) while a worker has tasks to run. A prime, so it
+/// does not beat with [`DEFAULT_GLOBAL_QUEUE_INTERVAL`]; small enough that a busy
+/// worker checks timers every few microseconds of work (tokio's default too).
+pub(crate) const DEFAULT_EVENT_INTERVAL: u32 = 61;
+
+/// Ticks between two looks at the global queue before the local one by default,
+/// so tasks spawned from outside cannot starve behind a worker that keeps itself
+/// busy (tokio's default too).
+pub(crate) const DEFAULT_GLOBAL_QUEUE_INTERVAL: u32 = 31;
+
+/// See the module docs.
+#[derive(Clone)]
+pub(crate) struct Config {
+    /// `Builder::name`, shown by `Handle::name`.
+    pub(crate) name: Option<String>,
+    /// `Builder::event_interval`.
+    pub(crate) event_interval: u32,
+    /// `Builder::global_queue_interval`.
+    pub(crate) global_queue_interval: u32,
+    pub(crate) on_thread_start: Option<Hook>,
+    pub(crate) on_thread_stop: Option<Hook>,
+    pub(crate) on_thread_park: Option<Hook>,
+    pub(crate) on_thread_unpark: Option<Hook>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            name: None,
+            event_interval: DEFAULT_EVENT_INTERVAL,
+            global_queue_interval: DEFAULT_GLOBAL_QUEUE_INTERVAL,
+            on_thread_start: None,
+            on_thread_stop: None,
+            on_thread_park: None,
+            on_thread_unpark: None,
+        }
+    }
+}
+
+/// Runs a hook if it is set.
+pub(crate) fn run_hook(hook: &Option<Hook>) {
+    if let Some(hook) = hook {
+        hook();
+    }
+}
+
+/// Calls `on_thread_start` now and `on_thread_stop` when dropped: held by every
+/// thread the runtime starts (workers, `block_in_place` replacements, blocking
+/// threads) for its whole life.
+pub(crate) struct ThreadHooks<'a>(&'a Config);
+
+impl<'a> ThreadHooks<'a> {
+    pub(crate) fn start(config: &'a Config) -> ThreadHooks<'a> {
+        run_hook(&config.on_thread_start);
+        ThreadHooks(config)
+    }
+}
+
+impl Drop for ThreadHooks<'_> {
+    fn drop(&mut self) {
+        run_hook(&self.0.on_thread_stop);
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("name", &self.name)
+            .field("event_interval", &self.event_interval)
+            .field("global_queue_interval", &self.global_queue_interval)
+            .finish_non_exhaustive()
+    }
+}
