@@ -256,9 +256,13 @@ fn thread_hooks_run_on_start_stop_park_unpark() {
         task::spawn_blocking(|| ()).await.unwrap();
     });
     drop(rt);
-    // 2 workers and 1 blocking thread; all of them started and stopped.
+    // 2 workers and 1 blocking thread; all of them started and stopped. The drop
+    // joins the workers; an idle blocking thread exits on its own right after.
     assert_eq!(started.load(Ordering::SeqCst), 3);
-    assert_eq!(stopped.load(Ordering::SeqCst), 3);
+    assert!(stopped.load(Ordering::SeqCst) >= 2);
+    assert!(common::wait_until(Duration::from_secs(5), || stopped
+        .load(Ordering::SeqCst)
+        == 3));
     assert!(parked.load(Ordering::SeqCst) >= 1);
     assert!(unparked.load(Ordering::SeqCst) >= 1);
     let names = names.lock().unwrap();
