@@ -2,8 +2,9 @@
 //!
 //! # What this module owns
 //! [`Entry`], the slab slot behind one [`TimerKey`](crate::TimerKey), and every transition of its
-//! [`State`]. The store decides *when* an operation happens (it owns the heap and the slab); this
-//! module decides *what* the operation does to the entry, and reports impossible combinations.
+//! [`State`]. The store decides *when* an operation happens and *where* a Waiting entry lives (it
+//! owns the heap, the wheel and the slab); this module decides *what* the operation does to the
+//! entry, and reports impossible combinations.
 //!
 //! # Ownership
 //! An entry is created by `insert` for a handle, which owns it until it calls `cancel` (or follows
@@ -12,44 +13,60 @@
 //! `heap_refs == 0`, so a slab key is never reused while a stale heap element still points at it.
 //! `Cancelled` is exactly "handle gone, stale elements remain".
 //!
+//! # Where a Waiting entry lives
+//! A Waiting entry is in exactly one tier: **heap** (its deadline was near when it was placed: it
+//! has exactly one live heap element) or **wheel** (a far deadline: it sits in a bucket at
+//! `wheel_pos` and has no live element). Stale elements may name it in either tier.
+//!
 //! # Transition table
 //! Rows are states, columns are operations; each cell is the next state. "bug" cells panic with a
-//! message naming the state and the operation: they mean a handle misused its key or the store
-//! broke an invariant, and continuing would corrupt another timer. "—" cells cannot be reached
-//! because the operation never visits such an entry.
+//! message naming the state and the operation: a handle misused its key or the store broke an
+//! invariant, and continuing would corrupt another timer. "—": the operation never visits such an
+//! entry. "place" means: a near deadline goes to the heap (`seq + 1`, one new live element), a far
+//! one to a wheel bucket.
 //!
-//! | state \ op    | insert  | poll                   | cancel                                        | reset earlier                                   | reset later                        | fire (its live element is due) | drop a stale element                          | migrate                               | drain                  |
-//! |---------------|---------|------------------------|-----------------------------------------------|-------------------------------------------------|------------------------------------|--------------------------------|-----------------------------------------------|---------------------------------------|------------------------|
-//! | **Free**      | Waiting | bug                    | bug                                           | bug                                             | bug                                | bug                            | bug                                           | —                                     | —                      |
-//! | **Waiting**   | —       | Waiting, waker stored  | Cancelled, waker returned, its element stale  | Waiting, `seq + 1`, new element, old one stale  | Waiting, deadline recorded, element stays early | Fired, waker taken | Waiting (only stale elements are dropped) | Moved; a Waiting copy goes to `dst` | Fired, waker taken |
-//! | **Fired**     | —       | Fired, `Fired` returned| Free if `heap_refs == 0`, else Cancelled      | Waiting, `seq + 1`, new element                 | as reset earlier                   | bug                            | Fired                                         | Fired                                 | Fired                  |
-//! | **Cancelled** | —       | bug                    | bug                                           | bug                                             | bug                                | bug                            | Cancelled, or Free when `heap_refs` hits 0    | Free (all its elements are dropped)   | Free                   |
-//! | **Moved**     | —       | Free, `Err(Moved)`     | Free, `Err(Moved)`                            | Free, `Err(Moved)`                              | Free, `Err(Moved)`                 | bug                            | Moved (only while `migrate_into` runs)        | Moved                                 | Moved                  |
+//! | state \ op       | poll             | cancel                                     | reset                                              | fire          | cascade        | surface                      | drop a stale elem.          | migrate             | drain        |
+//! |------------------|------------------|--------------------------------------------|----------------------------------------------------|---------------|----------------|------------------------------|-----------------------------|---------------------|--------------|
+//! | **Free**         | bug              | bug                                        | bug                                                | bug           | bug            | bug                          | bug                         | —                   | —            |
+//! | **Waiting/heap** | waker stored     | Cancelled, waker returned, element stale   | later: deadline recorded, element early; earlier: place, old element stale | Fired, waker taken | —   | far: Waiting/wheel; near: re-sifted | unchanged             | Moved               | Fired        |
+//! | **Waiting/wheel**| waker stored     | out of its bucket; Free, or Cancelled if stale elements remain | same bucket: deadline recorded; else out of the bucket, place | — | place | —                 | unchanged                   | Moved               | Fired        |
+//! | **Fired**        | `Fired` returned | Free, or Cancelled if stale elements remain | Waiting, place                                    | bug           | bug            | bug                          | unchanged                   | unchanged           | unchanged    |
+//! | **Cancelled**    | bug              | bug                                        | bug                                                | bug           | bug            | bug                          | Free when the last one goes | Free                | Free         |
+//! | **Moved**        | Free, `Err(Moved)` | Free, `Err(Moved)`                       | Free, `Err(Moved)`                                 | bug           | bug            | bug                          | unchanged                   | unchanged           | unchanged    |
 //!
-//! "Reset earlier" means a deadline below the entry's current one; "reset later" means equal or
-//! above. "Fire" is reached only through the entry's live element, which a non-Waiting entry does
-//! not have, hence "bug" there. "Compact" is "drop a stale element" applied to every stale element
-//! at once, plus re-sifting early live elements to their entry's deadline (no state changes).
+//! `insert` makes a Free slot Waiting and places it. "Fire" reaches an entry only through its live
+//! heap element; "cascade" only through the wheel bucket the store is emptying; "surface" is an
+//! early live element reaching the heap top (its entry was reset later): if the real deadline is
+//! now beyond the near window the entry moves to the wheel, else the element is re-sifted.
+//! "Compact" is "drop a stale element" for every stale element at once, plus re-sifting early
+//! elements (no state changes).
 //!
 //! # Invariants (checked by `TimerStore::verify`)
-//! - A heap element is live iff its entry is Waiting and `elem.seq == entry.seq`; every Waiting
-//!   entry has exactly one live element, whose deadline is `<=` the entry's (equal, or early).
+//! - A heap element is live iff its entry is Waiting in the heap and `elem.seq == entry.seq`;
+//!   each such entry has exactly one live element, whose deadline is `<=` the entry's.
+//! - A Waiting/wheel entry is in the bucket `wheel::bucket_of(cursor, when)` at `wheel_pos`.
 //! - `heap_refs` equals the number of heap elements naming the entry.
 //! - Only Waiting entries hold a waker.
 //! - Cancelled entries have `heap_refs > 0` (otherwise they are freed); Moved entries have
 //!   `heap_refs == 0` outside `migrate_into`.
 //!
+//! # Layout
+//! 48 bytes with the executor's payload (a `Waker` and a creation site): the state's tag rides
+//! after the three `u32` fields, and one `u64` holds the deadline (Waiting) or the tombstone's
+//! destination (Moved); [`Entry::state`] decodes them into [`State`].
+//!
 //! # Ground rules
 //! Entries live in their store's slab and are touched only through that store's `&mut self`.
 
-use crate::types::{Moved, Nanos, PollState};
+use crate::types::{Moved, Nanos, PollState, StoreId, TimerKey};
 
-/// The lifecycle state of an occupied slot. "Free" is the slab's vacant slot and has no variant.
+/// The lifecycle state of an occupied slot, as decoded by [`Entry::state`]. "Free" is the slab's
+/// vacant slot and has no variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum State {
-    /// Armed: will fire at `when`. Owned by a handle; has exactly one live heap element.
+    /// Armed: will fire at `when`. Owned by a handle; in the heap or in the wheel.
     Waiting {
-        /// The deadline, `<= MAX_DEADLINE`. The live element's deadline may be lower (early).
+        /// The deadline, `<= MAX_DEADLINE`.
         when: Nanos,
     },
     /// The deadline passed and the waker was taken. Owned by a handle, which may reset it.
@@ -61,24 +78,58 @@ pub(crate) enum State {
     Moved(Moved),
 }
 
-/// One timer entry: a slab slot. 40 bytes with `W = std::task::Waker`.
-#[derive(Debug)]
+/// The stored tag of [`State`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    Waiting,
+    Fired,
+    Cancelled,
+    Moved,
+}
+
+/// `wheel_pos` of an entry that is not in a wheel bucket.
+const NOT_IN_WHEEL: u32 = u32::MAX;
+
+/// One timer entry: a slab slot. See the module docs for the layout.
 pub(crate) struct Entry<W> {
-    /// Lifecycle state; carries the deadline while Waiting.
-    pub(crate) state: State,
+    /// Waiting: the deadline. Moved: the destination store in the high half, the key in the low
+    /// half. Otherwise unused.
+    word: u64,
     /// The waker, present only while Waiting (and only if one was given).
     pub(crate) waker: Option<W>,
-    /// Sequence number of the entry's live element. Bumped whenever a new element is pushed for
-    /// the entry, which turns any older element stale.
+    /// Sequence number of the entry's live heap element. Bumped whenever a new element is pushed
+    /// for the entry, which turns any older element stale.
     pub(crate) seq: u32,
     /// Number of heap elements naming this slot, live or stale.
     pub(crate) heap_refs: u32,
+    /// Position in its wheel bucket while Waiting in the wheel, else [`NOT_IN_WHEEL`].
+    wheel_pos: u32,
+    /// Which [`State`] `word` encodes.
+    tag: Tag,
+}
+
+impl<W> std::fmt::Debug for Entry<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("state", &self.state())
+            .field("wheel_pos", &self.wheel_pos())
+            .field("seq", &self.seq)
+            .field("heap_refs", &self.heap_refs)
+            .field("waker", &self.waker.is_some())
+            .finish()
+    }
 }
 
 /// What `cancel` did; the store finishes the job.
 pub(crate) enum Cancel<W> {
-    /// Was Waiting, now Cancelled: its live element turned stale. Carries the waker.
-    Disarmed(Option<W>),
+    /// Was Waiting. Carries the waker; `from_wheel` is the `(position, deadline)` the entry had
+    /// in its bucket (the store takes it out); `release` says no element names it any more, so
+    /// the store must free the slot (else it is now Cancelled, freed with its last element).
+    Disarmed {
+        waker: Option<W>,
+        from_wheel: Option<(u32, Nanos)>,
+        release: bool,
+    },
     /// Was Fired with no heap element left: the store must free the slot.
     Release,
     /// Was Fired with stale elements left: now Cancelled, freed when they go.
@@ -89,19 +140,14 @@ pub(crate) enum Cancel<W> {
 
 /// What `reset` did; the store finishes the job.
 pub(crate) enum Reset {
-    /// Waiting, new deadline equal or later: recorded, the existing element stays (early).
+    /// Waiting in the heap, new deadline equal or later: recorded, the live element stays (early).
     Later,
-    /// Waiting, new deadline earlier: the store must push an element with this `seq`; the old
-    /// live element turned stale.
-    Earlier {
-        /// Sequence number of the element to push.
-        seq: u32,
-    },
-    /// Fired, now Waiting again: the store must push an element with this `seq`.
-    Rearmed {
-        /// Sequence number of the element to push.
-        seq: u32,
-    },
+    /// Waiting, new deadline recorded; the store must place the entry. `from_wheel` is the
+    /// `(position, old deadline)` it had in a bucket, which the store leaves or takes it out of;
+    /// an entry from the heap has a live element that placing it turns stale.
+    Replace { from_wheel: Option<(u32, Nanos)> },
+    /// Was Fired, now Waiting again: the store must place it.
+    Rearmed,
     /// Was a tombstone: the store must free it and report where the entry went.
     Moved(Moved),
 }
@@ -115,24 +161,60 @@ pub(crate) enum Drain<W> {
 }
 
 impl<W> Entry<W> {
-    /// A new Waiting entry with no heap element yet; the store pushes one and calls
-    /// [`attach`](Self::attach).
+    /// A new Waiting entry in neither tier yet; the store places it.
     pub(crate) fn new(when: Nanos, waker: Option<W>) -> Self {
         Entry {
-            state: State::Waiting { when },
+            word: when,
             waker,
             seq: 0,
             heap_refs: 0,
+            wheel_pos: NOT_IN_WHEEL,
+            tag: Tag::Waiting,
         }
+    }
+
+    /// Decodes the state.
+    pub(crate) fn state(&self) -> State {
+        match self.tag {
+            Tag::Waiting => State::Waiting { when: self.word },
+            Tag::Fired => State::Fired,
+            Tag::Cancelled => State::Cancelled,
+            Tag::Moved => State::Moved(Moved {
+                store: StoreId((self.word >> 32) as u32),
+                key: TimerKey::from_index(self.word as u32),
+            }),
+        }
+    }
+
+    /// Overwrites the state (test support: breaking invariants on purpose).
+    #[cfg(test)]
+    pub(crate) fn set_state(&mut self, state: State) {
+        (self.tag, self.word) = match state {
+            State::Waiting { when } => (Tag::Waiting, when),
+            State::Fired => (Tag::Fired, 0),
+            State::Cancelled => (Tag::Cancelled, 0),
+            State::Moved(to) => (
+                Tag::Moved,
+                (u64::from(to.store.0) << 32) | u64::from(to.key.index()),
+            ),
+        };
+    }
+
+    /// The deadline if the entry is Waiting.
+    pub(crate) fn deadline(&self) -> Option<Nanos> {
+        (self.tag == Tag::Waiting).then_some(self.word)
     }
 
     /// Reports a transition the table marks "bug".
     #[track_caller]
-    fn bug(&self, op: &str) -> ! {
+    pub(crate) fn bug(&self, op: &str) -> ! {
         panic!(
-            "ticktock-timer bug: `{op}` on an entry in state {:?} (heap_refs {}, seq {}); \
-             see the transition table in entry.rs",
-            self.state, self.heap_refs, self.seq
+            "ticktock-timer bug: `{op}` on an entry in state {:?} (wheel_pos {:?}, heap_refs {}, \
+             seq {}); see the transition table in entry.rs",
+            self.state(),
+            self.wheel_pos(),
+            self.heap_refs,
+            self.seq
         )
     }
 
@@ -141,23 +223,55 @@ impl<W> Entry<W> {
         self.heap_refs += 1;
     }
 
+    /// Bumps the sequence number for a new live element and returns it; any older element of
+    /// this entry turns stale. The caller pushes the element and calls [`attach`](Self::attach).
+    pub(crate) fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
     /// Returns the entry's deadline if the element with sequence number `seq` is its live element,
     /// `None` if that element is stale.
     pub(crate) fn live_deadline(&self, seq: u32) -> Option<Nanos> {
-        match self.state {
-            State::Waiting { when } if seq == self.seq => Some(when),
+        match self.tag {
+            Tag::Waiting if seq == self.seq && self.wheel_pos == NOT_IN_WHEEL => Some(self.word),
             _ => None,
         }
     }
 
-    /// Returns `true` if the entry is Waiting.
+    /// Returns `true` if the entry is Waiting (in either tier).
     pub(crate) fn is_waiting(&self) -> bool {
-        matches!(self.state, State::Waiting { .. })
+        self.tag == Tag::Waiting
+    }
+
+    /// The entry's position in its wheel bucket, if it is Waiting in the wheel.
+    pub(crate) fn wheel_pos(&self) -> Option<u32> {
+        (self.wheel_pos != NOT_IN_WHEEL).then_some(self.wheel_pos)
+    }
+
+    /// Records that the store put this Waiting entry at `pos` of a wheel bucket (placing it, or
+    /// moving it within its bucket after a removal).
+    pub(crate) fn set_wheel_pos(&mut self, pos: u32) {
+        debug_assert!(self.is_waiting() && pos != NOT_IN_WHEEL);
+        self.wheel_pos = pos;
+    }
+
+    /// Table column "cascade": the store took this entry's bucket and will place it again.
+    /// Returns its deadline.
+    pub(crate) fn cascade(&mut self) -> Nanos {
+        match (self.tag, self.wheel_pos()) {
+            (Tag::Waiting, Some(_)) => {
+                self.wheel_pos = NOT_IN_WHEEL;
+                self.word
+            }
+            _ => self.bug("cascade"),
+        }
     }
 
     /// Number of stale heap elements naming this entry.
     pub(crate) fn stale_refs(&self) -> u32 {
-        self.heap_refs - u32::from(self.is_waiting())
+        let live = self.is_waiting() && self.wheel_pos == NOT_IN_WHEEL;
+        self.heap_refs - u32::from(live && self.heap_refs > 0)
     }
 
     /// Returns `true` if bumping `seq` now could wrap onto a stale element's sequence number. The
@@ -171,7 +285,7 @@ impl<W> Entry<W> {
         &mut self,
         register: impl FnOnce(&mut Option<W>),
     ) -> Result<PollState, Moved> {
-        match self.state {
+        match self.state() {
             State::Waiting { .. } => {
                 register(&mut self.waker);
                 Ok(PollState::Pending)
@@ -184,14 +298,20 @@ impl<W> Entry<W> {
 
     /// Table column "cancel".
     pub(crate) fn cancel(&mut self) -> Cancel<W> {
-        match self.state {
-            State::Waiting { .. } => {
-                self.state = State::Cancelled;
-                Cancel::Disarmed(self.waker.take())
+        match self.state() {
+            State::Waiting { when } => {
+                let from_wheel = self.wheel_pos().map(|pos| (pos, when));
+                self.wheel_pos = NOT_IN_WHEEL;
+                self.tag = Tag::Cancelled;
+                Cancel::Disarmed {
+                    waker: self.waker.take(),
+                    from_wheel,
+                    release: self.heap_refs == 0,
+                }
             }
             State::Fired if self.heap_refs == 0 => Cancel::Release,
             State::Fired => {
-                self.state = State::Cancelled;
+                self.tag = Tag::Cancelled;
                 Cancel::Orphaned
             }
             State::Moved(to) => Cancel::Moved(to),
@@ -199,23 +319,26 @@ impl<W> Entry<W> {
         }
     }
 
-    /// Table columns "reset earlier" and "reset later". The caller has clamped `when` and has
-    /// compacted if [`seq_exhausted`](Self::seq_exhausted) said so.
+    /// Table column "reset". The caller has clamped `when` and has compacted if
+    /// [`seq_exhausted`](Self::seq_exhausted) said so.
     pub(crate) fn reset(&mut self, when: Nanos) -> Reset {
-        match self.state {
-            State::Waiting { when: old } if when >= old => {
-                self.state = State::Waiting { when };
-                Reset::Later
-            }
-            State::Waiting { .. } => {
-                self.state = State::Waiting { when };
-                self.seq = self.seq.wrapping_add(1);
-                Reset::Earlier { seq: self.seq }
+        match self.state() {
+            State::Waiting { when: old } => {
+                self.word = when;
+                match self.wheel_pos() {
+                    Some(pos) => {
+                        self.wheel_pos = NOT_IN_WHEEL;
+                        Reset::Replace {
+                            from_wheel: Some((pos, old)),
+                        }
+                    }
+                    None if when >= old => Reset::Later,
+                    None => Reset::Replace { from_wheel: None },
+                }
             }
             State::Fired => {
-                self.state = State::Waiting { when };
-                self.seq = self.seq.wrapping_add(1);
-                Reset::Rearmed { seq: self.seq }
+                (self.tag, self.word) = (Tag::Waiting, when);
+                Reset::Rearmed
             }
             State::Moved(to) => Reset::Moved(to),
             State::Cancelled => self.bug("reset"),
@@ -225,47 +348,52 @@ impl<W> Entry<W> {
     /// Table column "fire": the entry's live element was due and has been popped. Returns the
     /// waker. The caller also calls [`release_elem`](Self::release_elem) for the popped element.
     pub(crate) fn fire(&mut self) -> Option<W> {
-        match self.state {
-            State::Waiting { .. } => {
-                self.state = State::Fired;
+        match (self.tag, self.wheel_pos()) {
+            (Tag::Waiting, None) => {
+                self.tag = Tag::Fired;
                 self.waker.take()
             }
-            State::Fired | State::Cancelled | State::Moved(_) => self.bug("fire"),
+            _ => self.bug("fire"),
         }
     }
 
-    /// Table column "drop a stale element" (also the bookkeeping half of "fire"): one heap element
-    /// naming this entry is gone. Returns `true` if the store must now free the slot.
+    /// Table column "drop a stale element" (also the bookkeeping half of "fire" and "surface"):
+    /// one heap element naming this entry is gone. Returns `true` if the store must now free the
+    /// slot.
     pub(crate) fn release_elem(&mut self) -> bool {
         if self.heap_refs == 0 {
             self.bug("drop a heap element");
         }
         self.heap_refs -= 1;
-        matches!(self.state, State::Cancelled) && self.heap_refs == 0
+        self.tag == Tag::Cancelled && self.heap_refs == 0
     }
 
     /// Table column "migrate" for a Waiting entry: hands its deadline and waker to `place`, which
     /// re-creates it in the destination and says where, and becomes a tombstone pointing there.
+    /// The caller empties the source's heap and wheel.
     pub(crate) fn migrate(&mut self, place: impl FnOnce(Nanos, Option<W>) -> Moved) {
-        match self.state {
+        match self.state() {
             State::Waiting { when } => {
                 let to = place(when, self.waker.take());
-                self.state = State::Moved(to);
+                self.wheel_pos = NOT_IN_WHEEL;
+                self.tag = Tag::Moved;
+                self.word = (u64::from(to.store.0) << 32) | u64::from(to.key.index());
             }
             State::Fired | State::Cancelled | State::Moved(_) => self.bug("migrate"),
         }
     }
 
-    /// Table column "drain": the heap has been emptied, so `heap_refs` drops to 0.
+    /// Table column "drain": the heap and the wheel have been emptied, so `heap_refs` drops to 0.
     pub(crate) fn drain(&mut self) -> Drain<W> {
         self.heap_refs = 0;
-        match self.state {
-            State::Waiting { .. } => {
-                self.state = State::Fired;
+        self.wheel_pos = NOT_IN_WHEEL;
+        match self.tag {
+            Tag::Waiting => {
+                self.tag = Tag::Fired;
                 Drain::Keep(self.waker.take())
             }
-            State::Fired | State::Moved(_) => Drain::Keep(None),
-            State::Cancelled => Drain::Free,
+            Tag::Fired | Tag::Moved => Drain::Keep(None),
+            Tag::Cancelled => Drain::Free,
         }
     }
 }
@@ -282,30 +410,71 @@ mod tests {
         Occupied(T),
     }
 
-    #[test]
-    fn print_sizes() {
-        use std::mem::size_of;
-        use std::task::Waker;
-        let entry = size_of::<Entry<Waker>>();
-        let slot = size_of::<SlabSlot<Entry<Waker>>>();
-        let elem = size_of::<crate::heap::HeapElem>();
-        println!("Entry<Waker> = {entry} bytes, slab slot = {slot} bytes, HeapElem = {elem} bytes");
-        // One pending sleep costs one slab slot plus one heap element.
-        assert!(entry <= 40, "Entry<Waker> grew to {entry} bytes");
-        assert_eq!(elem, 16);
-        assert!(slot + elem < 64, "{slot} + {elem} bytes per pending sleep");
+    /// The executor's payload: a waker and the creation site.
+    #[allow(dead_code)]
+    struct Payload {
+        waker: std::task::Waker,
+        site: &'static std::panic::Location<'static>,
     }
 
     #[test]
-    fn fired_then_reset_rearms_with_new_seq() {
+    fn print_sizes() {
+        use std::mem::size_of;
+        let entry = size_of::<Entry<Payload>>();
+        let slot = size_of::<SlabSlot<Entry<Payload>>>();
+        let elem = size_of::<crate::heap::HeapElem>();
+        println!(
+            "Entry<Payload> = {entry} bytes, slab slot = {slot} bytes, HeapElem = {elem} bytes"
+        );
+        // A far timer costs one slab slot plus a 4-byte key in a bucket; a near one a slab slot
+        // plus a 16-byte heap element.
+        assert!(entry <= 48, "Entry<Payload> grew to {entry} bytes");
+        assert_eq!(slot, entry, "the slab's tag must fit in the entry's niche");
+        assert_eq!(elem, 16);
+    }
+
+    #[test]
+    fn fired_then_reset_rearms() {
         let mut e = Entry::new(10, Some(1u8));
+        let seq = e.next_seq();
         e.attach();
-        assert_eq!(e.live_deadline(0), Some(10));
+        assert_eq!(e.live_deadline(seq), Some(10));
         assert!(!e.release_elem());
         assert_eq!(e.fire(), Some(1));
-        assert_eq!(e.live_deadline(0), None);
-        assert!(matches!(e.reset(20), Reset::Rearmed { seq: 1 }));
-        assert_eq!(e.live_deadline(1), Some(20));
+        assert_eq!(e.live_deadline(seq), None);
+        assert!(matches!(e.reset(20), Reset::Rearmed));
+        assert_eq!(e.state(), State::Waiting { when: 20 });
+        let seq = e.next_seq();
+        assert_eq!(e.live_deadline(seq), Some(20));
+    }
+
+    #[test]
+    fn wheel_entry_has_no_live_element_and_leaves_on_reset() {
+        let mut e = Entry::new(1 << 40, Some(()));
+        e.set_wheel_pos(3);
+        assert_eq!(e.live_deadline(e.seq), None);
+        assert!(matches!(
+            e.reset(1 << 41),
+            Reset::Replace {
+                from_wheel: Some((3, old))
+            } if old == 1 << 40
+        ));
+        assert_eq!(e.wheel_pos(), None);
+        assert_eq!(e.live_deadline(e.seq), Some(1 << 41));
+    }
+
+    #[test]
+    fn cancel_in_the_wheel_releases_at_once() {
+        let mut e = Entry::new(1 << 40, Some(()));
+        e.set_wheel_pos(0);
+        assert!(matches!(
+            e.cancel(),
+            Cancel::Disarmed {
+                waker: Some(()),
+                from_wheel: Some((0, _)),
+                release: true
+            }
+        ));
     }
 
     #[test]
@@ -313,7 +482,14 @@ mod tests {
         let mut e = Entry::new(10, Some(()));
         e.attach();
         e.attach();
-        assert!(matches!(e.cancel(), Cancel::Disarmed(Some(()))));
+        assert!(matches!(
+            e.cancel(),
+            Cancel::Disarmed {
+                waker: Some(()),
+                from_wheel: None,
+                release: false
+            }
+        ));
         assert!(!e.release_elem());
         assert!(e.release_elem());
     }
@@ -329,6 +505,7 @@ mod tests {
             assert_eq!((when, waker), (10, Some(())));
             to
         });
+        assert_eq!(e.state(), State::Moved(to));
         assert_eq!(e.poll(|_| {}), Err(to));
         assert!(matches!(e.cancel(), Cancel::Moved(m) if m == to));
     }
@@ -356,6 +533,14 @@ mod tests {
     fn double_fire_is_a_bug() {
         let mut e = Entry::new(10, None::<()>);
         let _ = e.fire();
+        let _ = e.fire();
+    }
+
+    #[test]
+    #[should_panic(expected = "`fire` on an entry in state Waiting")]
+    fn firing_a_wheel_entry_is_a_bug() {
+        let mut e = Entry::new(1 << 40, None::<()>);
+        e.set_wheel_pos(0);
         let _ = e.fire();
     }
 }

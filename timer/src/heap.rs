@@ -16,8 +16,7 @@
 //! # Invariants
 //! - Heap order: for every `i > 0`, `elems[parent(i)].when <= elems[i].when`. Ties are not broken
 //!   further; the store never depends on the order among equal deadlines.
-//! - Every method restores heap order before it returns, except [`Heap::append_unordered`], whose
-//!   caller must finish with [`Heap::fix_after_append`].
+//! - Every method restores heap order before it returns.
 //!
 //! # Ground rules
 //! Owned by exactly one `TimerStore`; it is touched only through that store's `&mut self`, so
@@ -137,26 +136,6 @@ impl Heap {
     /// Removes every element, keeping the allocation, and hands them to `f` in storage order.
     pub(crate) fn drain_unordered(&mut self, f: impl FnMut(HeapElem)) {
         self.elems.drain(..).for_each(f);
-    }
-
-    /// Appends an element without restoring heap order. The caller must call
-    /// [`fix_after_append`](Self::fix_after_append) with the length it saw before its first append.
-    pub(crate) fn append_unordered(&mut self, elem: HeapElem) {
-        self.elems.push(elem);
-    }
-
-    /// Restores heap order after [`append_unordered`](Self::append_unordered) calls that started
-    /// at length `old_len`: sifts the new elements up one by one when they are few, or rebuilds the
-    /// whole heap in O(n) when they are at least as many as the old ones.
-    pub(crate) fn fix_after_append(&mut self, old_len: usize) {
-        let added = self.elems.len() - old_len;
-        if added >= old_len {
-            self.heapify();
-        } else {
-            for i in old_len..self.elems.len() {
-                self.sift_up(i);
-            }
-        }
     }
 
     /// Removes every element, keeping the allocation.
@@ -350,30 +329,6 @@ mod tests {
     }
 
     #[test]
-    fn append_then_fix_both_paths() {
-        for (old, added) in [(100usize, 10usize), (10, 100), (0, 5), (5, 0)] {
-            let mut rng = Lcg(old as u64 * 31 + added as u64);
-            let mut heap = Heap::new();
-            let mut model = Vec::new();
-            for k in 0..old {
-                let when = rng.next() % 100;
-                heap.push(elem(when, k as u32));
-                model.push(when);
-            }
-            let before = heap.len();
-            for k in 0..added {
-                let when = rng.next() % 100;
-                heap.append_unordered(elem(when, k as u32));
-                model.push(when);
-            }
-            heap.fix_after_append(before);
-            heap.verify_order();
-            model.sort_unstable();
-            assert_eq!(drain_sorted(&mut heap), model);
-        }
-    }
-
-    #[test]
     fn shrink_if_sparse_gives_memory_back() {
         let mut heap = Heap::new();
         for k in 0..100_000u32 {
@@ -396,8 +351,8 @@ mod tests {
     #[should_panic(expected = "heap order broken")]
     fn verify_order_catches_disorder() {
         let mut heap = Heap::new();
-        heap.append_unordered(elem(5, 0));
-        heap.append_unordered(elem(1, 1));
+        heap.elems.push(elem(5, 0));
+        heap.elems.push(elem(1, 1));
         heap.verify_order();
     }
 }

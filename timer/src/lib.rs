@@ -73,8 +73,10 @@ mod heap;
 mod migrate;
 mod stats;
 mod store;
+mod tiers;
 mod types;
 mod verify;
+mod wheel;
 
 pub use stats::StoreStats;
 pub use store::TimerStore;

@@ -6,7 +6,7 @@
 //! handles still own.
 //!
 //! # Invariants
-//! - After either call the source heap is empty and `live() == 0`.
+//! - After either call the source heap and wheel are empty and `live() == 0`.
 //! - No entry a handle owns is freed: Waiting entries become tombstones (migrate) or Fired
 //!   (drain); Fired entries and tombstones stay. Only Cancelled entries, which no handle owns, are
 //!   freed.
@@ -17,7 +17,6 @@
 //! handed to the caller's closure, which should stash them and wake them after releasing locks.
 
 use crate::entry::Drain;
-use crate::heap::HeapElem;
 use crate::store::{entry_of, TimerStore};
 use crate::types::{Moved, TimerKey};
 
@@ -28,9 +27,11 @@ impl<W> TimerStore<W> {
     /// owned by its handle and freed when the handle next touches it (`poll_entry`, `cancel` and
     /// `reset` return `Err(Moved)`). Fired entries stay as they are (their handles will see
     /// Fired). Cancelled entries and all stale heap elements are dropped. Early elements arrive in
-    /// `dst` with their entry's exact deadline. Afterwards this store's heap is empty.
+    /// `dst` with their entry's exact deadline. Afterwards this store's heap and wheel are empty.
     ///
-    /// Returns the number of entries moved. O(n + m) where n and m are the two heap lengths.
+    /// Returns the number of entries moved. O(n + m) where n is this store's number of heap
+    /// elements and wheel keys and m the heap elements it adds to `dst` (far entries land in
+    /// `dst`'s wheel in O(1) each, near ones in its heap in O(log h) each).
     ///
     /// # Panics
     /// If both stores have the same id (tombstones could not say where entries went).
@@ -57,8 +58,18 @@ impl<W> TimerStore<W> {
             "ticktock-timer: migrate_into between two stores with the same id"
         );
         let dst_id = dst.id;
-        let dst_len_before = dst.heap.len();
         let mut moved = 0;
+        let mut move_entry = |entry: &mut crate::entry::Entry<W>| {
+            entry.migrate(|when, waker| {
+                let key = dst.add_entry(when, waker);
+                dst.place(key, when);
+                Moved {
+                    store: dst_id,
+                    key: TimerKey::from_index(key),
+                }
+            });
+            moved += 1;
+        };
         let slab = &mut self.slab;
         self.heap.drain_unordered(|elem| {
             let entry = entry_of(slab, &elem);
@@ -69,19 +80,11 @@ impl<W> TimerStore<W> {
                 return;
             }
             if live {
-                entry.migrate(|when, waker| {
-                    let key = dst.add_entry(when, waker);
-                    dst.heap.append_unordered(HeapElem { when, key, seq: 0 });
-                    Moved {
-                        store: dst_id,
-                        key: TimerKey::from_index(key),
-                    }
-                });
-                moved += 1;
+                move_entry(entry);
             }
         });
-        dst.heap.fix_after_append(dst_len_before);
-        debug_assert_eq!(moved, self.live, "every Waiting entry has one live element");
+        self.wheel.drain(|key| move_entry(&mut slab[key as usize]));
+        debug_assert_eq!(moved, self.live, "every Waiting entry is in one tier");
         self.live = 0;
         self.stats.migrated_out += moved as u64;
         dst.stats.migrated_in += moved as u64;
@@ -109,6 +112,7 @@ impl<W> TimerStore<W> {
     /// ```
     pub fn drain_wakers(&mut self, mut f: impl FnMut(W)) {
         self.heap.clear();
+        self.wheel.drain(|_| {});
         self.live = 0;
         self.slab.retain(|_, entry| match entry.drain() {
             Drain::Keep(waker) => {

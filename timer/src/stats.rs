@@ -41,6 +41,9 @@ pub struct StoreStats {
     /// Heap rebuilds that dropped stale elements (the `stale > heap_len / 4` rule, plus the rare
     /// rebuild that guards a sequence number against wrapping).
     pub compactions: u64,
+    /// Entries moved down the wheel or into the heap when their bucket came due (an entry
+    /// cascades at most once per wheel level; timers cancelled early never do).
+    pub cascaded: u64,
     /// Entries this store handed to another one in [`migrate_into`](crate::TimerStore::migrate_into).
     pub migrated_out: u64,
     /// Entries this store received from another one in

@@ -1,17 +1,21 @@
-//! [`TimerStore`]: one worker's timers, a slab of entries plus a 4-ary heap of deadlines.
+//! [`TimerStore`]: one worker's timers: a slab of entries, an exact 4-ary heap for near
+//! deadlines and a hierarchical wheel for far ones.
 //!
 //! # What this module owns
-//! The store struct, the handle-facing operations (`insert`, `poll_entry`, `cancel`, `reset`) and
-//! the worker-facing ones (`expire`, `next_deadline`), and the housekeeping they share: cleaning
-//! the heap top, compaction and giving memory back. Migration and draining live in `migrate.rs`,
-//! the invariant checker in `verify.rs`, entry transitions in `entry.rs`.
+//! The store struct and its public operations: the handle-facing ones (`insert`, `poll_entry`,
+//! `cancel`, `reset`) and the worker-facing ones (`expire`, `next_deadline`), plus the counters
+//! and diagnostics. How an entry is placed in a tier, cascaded, surfaced and compacted lives in
+//! `tiers.rs`; migration and draining in `migrate.rs`; the invariant checker in `verify.rs`;
+//! entry transitions in `entry.rs`; the wheel's bucket arithmetic in `wheel.rs`.
 //!
 //! # Invariants (after every public method returns)
-//! - `live` equals the number of Waiting entries, and each has exactly one live heap element, so
-//!   `stale() == heap_len() - live()`.
+//! - `live` equals the number of Waiting entries; each is either in the heap with exactly one
+//!   live element, or in a wheel bucket with none, so
+//!   `stale() == heap_len() - (live() - wheel_len())`.
 //! - `stale() <= heap_len() / STALE_DIVISOR` (Go's compaction rule, enforced wherever an element
 //!   can turn stale or the heap can shrink).
-//! - No heap element names a free slot; see `entry.rs` for the per-entry invariants.
+//! - No heap element and no bucket key names a free slot; see `entry.rs` and `wheel.rs` for the
+//!   per-entry and per-bucket invariants.
 //!
 //! # Ground rules
 //! The store has no interior mutability and no threads: every method takes `&mut self` or `&self`,
@@ -25,6 +29,7 @@ use crate::entry::{Cancel, Entry, Reset, State};
 use crate::heap::{Heap, HeapElem};
 use crate::stats::StoreStats;
 use crate::types::{clamp_deadline, Moved, Nanos, PollState, StoreId, TimerKey, MAX_DEADLINE};
+use crate::wheel::{bucket_of, Wheel};
 
 /// Compaction threshold divisor: the heap is rebuilt when more than `heap_len / STALE_DIVISOR`
 /// elements are stale. Four is Go's rule: it caps the heap at 4/3 of the live timers while keeping
@@ -37,7 +42,8 @@ pub(crate) const STALE_DIVISOR: usize = 4;
 /// and enough that a worker churning a few hundred timers never reallocates.
 pub(crate) const SLAB_RETAIN_CAPACITY: usize = 1024;
 
-/// One worker's timers: entries in a slab, their deadlines in a 4-ary min-heap with lazy deletion.
+/// One worker's timers: entries in a slab; near deadlines in a 4-ary min-heap with lazy deletion,
+/// far ones in a hierarchical wheel of unsorted buckets.
 ///
 /// `W` is the payload handed back when a timer fires; the executor uses `std::task::Waker`.
 /// See the crate docs for the algorithm and `entry.rs` for the state machine.
@@ -61,9 +67,11 @@ pub struct TimerStore<W> {
     pub(crate) id: StoreId,
     /// Every occupied slot: Waiting, Fired, Cancelled and Moved entries.
     pub(crate) slab: Slab<Entry<W>>,
-    /// Deadlines of Waiting entries, plus stale and early elements.
+    /// Deadlines of Waiting entries in the near tier, plus stale and early elements.
     pub(crate) heap: Heap,
-    /// Number of Waiting entries (= live heap elements).
+    /// Waiting entries in the far tier, by coarse deadline.
+    pub(crate) wheel: Wheel,
+    /// Number of Waiting entries (live heap elements plus wheel keys).
     pub(crate) live: usize,
     /// Event counters.
     pub(crate) stats: StoreStats,
@@ -91,7 +99,8 @@ pub(crate) fn entry_of<'a, W>(slab: &'a mut Slab<Entry<W>>, elem: &HeapElem) -> 
 }
 
 impl<W> TimerStore<W> {
-    /// Creates an empty store. Allocates nothing until the first insert.
+    /// Creates an empty store. Allocates the wheel's bucket table (512 empty buckets, about
+    /// 16 KiB); the slab and the heap allocate on first use.
     ///
     /// # Examples
     ///
@@ -105,6 +114,7 @@ impl<W> TimerStore<W> {
             id,
             slab: Slab::new(),
             heap: Heap::new(),
+            wheel: Wheel::new(),
             live: 0,
             stats: StoreStats::default(),
         }
@@ -125,9 +135,11 @@ impl<W> TimerStore<W> {
     /// New entry, state Waiting, owned by the caller's handle. `when` is clamped to
     /// [`MAX_DEADLINE`].
     ///
-    /// Before adding, pops stale elements off the heap top and re-sifts an early one (Go's
-    /// `cleantimers`), which keeps the top exact at O(1) cost when there is nothing to clean.
-    /// O(log n) worst case.
+    /// A deadline within the current near window (about a millisecond, see `wheel.rs`) or before
+    /// it goes into the heap: O(log h) for the h near timers. A later one goes into a wheel
+    /// bucket: O(1), whatever the number of timers. Before adding, pops stale elements off the
+    /// heap top and re-sifts an early one (Go's `cleantimers`), which keeps the top exact at O(1)
+    /// cost when there is nothing to clean.
     ///
     /// # Panics
     /// If the store would hold more than `u32::MAX` entries.
@@ -146,7 +158,7 @@ impl<W> TimerStore<W> {
         self.clean_top();
         let when = clamp_deadline(when);
         let key = self.add_entry(when, Some(waker));
-        self.heap.push(HeapElem { when, key, seq: 0 });
+        self.place(key, when);
         self.stats.inserted += 1;
         TimerKey::from_index(key)
     }
@@ -194,8 +206,10 @@ impl<W> TimerStore<W> {
     /// Handle dropped or cancelled; returns the entry's waker so the caller can drop it after
     /// releasing its lock.
     ///
-    /// - Waiting: becomes Cancelled; its heap element goes stale (O(1), lazy deletion). If that
-    ///   makes more than a quarter of the heap stale, the heap is compacted.
+    /// - Waiting in the wheel: taken out of its bucket and freed (O(1)), or Cancelled if stale heap
+    ///   elements still name it.
+    /// - Waiting in the heap: becomes Cancelled; its heap element goes stale (O(1), lazy
+    ///   deletion). If that makes more than a quarter of the heap stale, the heap is compacted.
     /// - Fired: the slot is freed, or becomes Cancelled if stale heap elements still name it
     ///   (freed when the last one goes).
     /// - Tombstone: freed; returns `Err(Moved)` and the caller must cancel at the new place.
@@ -215,9 +229,19 @@ impl<W> TimerStore<W> {
     /// ```
     pub fn cancel(&mut self, key: TimerKey) -> Result<Option<W>, Moved> {
         match self.handle_entry(key, "cancel").cancel() {
-            Cancel::Disarmed(waker) => {
+            Cancel::Disarmed {
+                waker,
+                from_wheel,
+                release,
+            } => {
+                if let Some((pos, when)) = from_wheel {
+                    self.wheel_remove(when, pos);
+                }
                 self.live -= 1;
                 self.stats.cancelled += 1;
+                if release {
+                    self.free(key.slot());
+                }
                 self.maybe_compact();
                 Ok(waker)
             }
@@ -236,16 +260,20 @@ impl<W> TimerStore<W> {
     /// Re-arms the entry at `when` (clamped to [`MAX_DEADLINE`]), reusing its slot: never
     /// allocates a new slab entry.
     ///
-    /// - Waiting, later or equal deadline: only records it. The heap element stays, now "early",
-    ///   and is re-sifted when it reaches the top (Go's `timerModifiedLater`). O(1).
-    /// - Waiting, earlier deadline: bumps the entry's sequence number, so the old element goes
-    ///   stale, and pushes a new one (Go's `timerModifiedEarlier`). May compact.
-    /// - Fired: back to Waiting with a fresh heap element.
+    /// - Waiting in the wheel: if `when` falls in the same bucket, only recorded; otherwise moved
+    ///   to its new place (another bucket, or the heap). O(1) unless it lands in the heap.
+    /// - Waiting in the heap, later or equal deadline: only recorded. The heap element stays, now
+    ///   "early", and is re-sifted (or moved to the wheel) when it reaches the top (Go's
+    ///   `timerModifiedLater`). O(1).
+    /// - Waiting in the heap, earlier deadline: placed anew (Go's `timerModifiedEarlier`); the old
+    ///   element goes stale. May compact.
+    /// - Fired: back to Waiting, placed anew.
     /// - Tombstone: freed; returns `Err(Moved)` and the caller must reset at the new place.
     ///
-    /// Returns `Ok(true)` if the entry is now this store's earliest live deadline (the executor
-    /// may then need to wake the worker sleeping on a later one). A later reset always returns
-    /// `Ok(false)`: it can only make the worker wake too early, never too late.
+    /// Returns `Ok(true)` if the store's earliest deadline may now be earlier than before (the
+    /// entry was re-armed or moved earlier: the executor may then need to wake the worker sleeping
+    /// on a later one), `Ok(false)` for a reset to an equal or later deadline, which can only make
+    /// a worker wake too early, never too late.
     ///
     /// # Panics
     /// If `key` is free or Cancelled.
@@ -259,71 +287,81 @@ impl<W> TimerStore<W> {
     /// let b = store.insert(200, ());
     /// assert_eq!(store.reset(b, 50), Ok(true)); // now the earliest
     /// assert_eq!(store.reset(a, 300), Ok(false)); // later: just recorded
-    /// assert_eq!(store.slab_len(), 2);
+    /// let far = store.insert(1 << 40, ()); // about 18 minutes: in the wheel
+    /// assert_eq!(store.reset(far, 1 << 41), Ok(false)); // moved between buckets in O(1)
+    /// assert_eq!(store.slab_len(), 3);
     /// assert_eq!(store.next_deadline(), Some(50));
     /// ```
     pub fn reset(&mut self, key: TimerKey, when: Nanos) -> Result<bool, Moved> {
         let when = clamp_deadline(when);
-        if self.handle_entry(key, "reset").seq_exhausted() {
-            // Rare (once per 2^32 re-arms of one entry): drop every stale element first so the
-            // wrapped sequence number cannot match one of them.
-            self.compact();
-        }
-        let entry = self.handle_entry(key, "reset");
-        let (seq, was_waiting) = match entry.reset(when) {
-            Reset::Later => {
-                self.stats.reset += 1;
-                return Ok(false);
+        let earlier = match self.handle_entry(key, "reset").state() {
+            State::Waiting { when: old } => when < old,
+            _ => true,
+        };
+        match self.handle_entry(key, "reset").reset(when) {
+            Reset::Later => {}
+            Reset::Replace {
+                from_wheel: Some((pos, old)),
+            } => {
+                let cursor = self.wheel.cursor();
+                let from = bucket_of(cursor, old);
+                if from.is_some() && bucket_of(cursor, when) == from {
+                    // Same bucket: the key stays where it is.
+                    self.slab[key.slot()].set_wheel_pos(pos);
+                    self.wheel.lower_min(from.unwrap_or_default(), when);
+                } else {
+                    self.wheel_remove(old, pos);
+                    self.place(key.index(), when);
+                }
             }
-            Reset::Earlier { seq } => (seq, true),
-            Reset::Rearmed { seq } => (seq, false),
+            Reset::Replace { from_wheel: None } => {
+                self.place(key.index(), when);
+                self.maybe_compact();
+            }
+            Reset::Rearmed => {
+                self.live += 1;
+                self.place(key.index(), when);
+            }
             Reset::Moved(to) => {
                 self.free(key.slot());
                 return Err(to);
             }
-        };
-        entry.attach();
-        let index = key.index();
-        self.heap.push(HeapElem {
-            when,
-            key: index,
-            seq,
-        });
-        self.stats.reset += 1;
-        if was_waiting {
-            self.maybe_compact();
-        } else {
-            self.live += 1;
         }
-        let top = self.clean_top();
-        Ok(top.is_some_and(|top| top.key == index && top.seq == seq))
+        self.stats.reset += 1;
+        Ok(earlier)
     }
 
     /// Fires every live entry with deadline `<= now`: each becomes Fired and its waker is taken
     /// and passed to `on_fire` (entries polled without a waker fire without a call). Returns the
     /// number fired.
     ///
+    /// First cascades every wheel bucket that starts at or before `now` (its entries move to a
+    /// lower level or, once near, into the heap with their exact deadlines), then pops the heap.
     /// Stale elements met on the way are popped (freeing Cancelled entries whose last element
-    /// goes); early elements are re-sifted with their entry's real deadline. Never fires an entry
-    /// early, and never fires one whose deadline is [`MAX_DEADLINE`], whatever `now` is.
-    /// O((fired + stale popped + early re-sifted) * log n).
+    /// goes); early elements are re-sifted with their entry's real deadline, or moved to the
+    /// wheel if that is far. Never fires an entry early, and never fires one whose deadline is
+    /// [`MAX_DEADLINE`], whatever `now` is. O((fired + stale popped + early re-sifted) * log h +
+    /// cascaded).
     ///
     /// # Examples
     ///
     /// ```
     /// use ticktock_timer::{StoreId, TimerStore};
     /// let mut store = TimerStore::new(StoreId(0));
-    /// for when in [30, 10, 20, 40] {
+    /// for when in [30, 10, 20, 40, 1 << 36] {
     ///     store.insert(when, when);
     /// }
     /// let mut order = Vec::new();
     /// assert_eq!(store.expire(30, |w| order.push(w)), 3);
     /// assert_eq!(order, [10, 20, 30]);
     /// assert_eq!(store.next_deadline(), Some(40));
+    /// assert_eq!(store.expire(1 << 36, |w| order.push(w)), 2); // cascaded, then fired
+    /// assert_eq!(order, [10, 20, 30, 40, 1 << 36]);
     /// ```
     pub fn expire(&mut self, now: Nanos, mut on_fire: impl FnMut(W)) -> usize {
         // MAX_DEADLINE means "never": cap the clock just below it.
         let now = now.min(MAX_DEADLINE - 1);
+        self.cascade(now);
         let mut fired = 0;
         while let Some(&top) = self.heap.peek() {
             if top.when > now {
@@ -344,7 +382,7 @@ impl<W> TimerStore<W> {
                     }
                 }
                 // Early element of an entry reset later: move it to its real place.
-                Some(when) => self.heap.raise_top(when),
+                Some(when) => self.surface(when),
                 None => {
                     self.heap.pop();
                     if entry.release_elem() {
@@ -359,11 +397,13 @@ impl<W> TimerStore<W> {
         fired
     }
 
-    /// Earliest live deadline, or `None` if no entry is Waiting.
+    /// Earliest live deadline, or a lower bound of it, or `None` if no entry is Waiting.
     ///
-    /// Cleans the top first (pops stale elements, re-sifts early ones: Go's `cleantimers`), so the
-    /// answer is exact, never the stale deadline of an early element. Amortized O(1) plus O(log n)
-    /// per element cleaned.
+    /// The heap's part is exact: the top is cleaned first (stale elements popped, early ones
+    /// re-sifted: Go's `cleantimers`). The wheel's part is the earliest bucket's recorded minimum,
+    /// exact unless that bucket's earliest entry was cancelled or moved since; then it is lower,
+    /// which costs a wake-up that cascades the bucket, never a late timer. O(LEVELS) plus
+    /// O(log h) per heap element cleaned.
     ///
     /// # Examples
     ///
@@ -377,7 +417,11 @@ impl<W> TimerStore<W> {
     /// assert_eq!(store.next_deadline(), Some(20));
     /// ```
     pub fn next_deadline(&mut self) -> Option<Nanos> {
-        self.clean_top().map(|top| top.when)
+        let near = self.clean_top().map(|top| top.when);
+        match (near, self.wheel.earliest_bound()) {
+            (Some(near), Some(far)) => Some(near.min(far)),
+            (near, far) => near.or(far),
+        }
     }
 
     /// Number of Waiting entries.
@@ -397,7 +441,7 @@ impl<W> TimerStore<W> {
         self.live
     }
 
-    /// Number of heap elements, stale ones included.
+    /// Number of heap elements (the near tier), stale ones included.
     ///
     /// # Examples
     ///
@@ -427,7 +471,22 @@ impl<W> TimerStore<W> {
     /// }
     /// ```
     pub fn stale(&self) -> usize {
-        self.heap.len() - self.live
+        self.heap.len() - (self.live - self.wheel.len())
+    }
+
+    /// Number of Waiting entries in the wheel (the far tier).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ticktock_timer::{StoreId, TimerStore};
+    /// let mut store = TimerStore::new(StoreId(0));
+    /// store.insert(10, ()); // near: heap
+    /// store.insert(30_000_000_000, ()); // 30 s: wheel
+    /// assert_eq!((store.live(), store.heap_len(), store.wheel_len()), (2, 1, 1));
+    /// ```
+    pub fn wheel_len(&self) -> usize {
+        self.wheel.len()
     }
 
     /// Number of occupied slab slots, all states included (tombstones and Cancelled entries still
@@ -464,7 +523,7 @@ impl<W> TimerStore<W> {
     /// ```
     pub fn for_each_waiting(&self, mut f: impl FnMut(Nanos, Option<&W>)) {
         for (_, entry) in self.slab.iter() {
-            if let State::Waiting { when } = entry.state {
+            if let Some(when) = entry.deadline() {
                 f(when, entry.waker.as_ref());
             }
         }
@@ -499,8 +558,8 @@ impl<W> TimerStore<W> {
         }
     }
 
-    /// Creates a Waiting entry that one heap element (which the caller pushes) will name, and
-    /// returns its slab index.
+    /// Creates a Waiting entry in neither tier and returns its slab index; the caller places it
+    /// with [`place`](Self::place).
     pub(crate) fn add_entry(&mut self, when: Nanos, waker: Option<W>) -> u32 {
         let vacant = self.slab.vacant_entry();
         let key = match u32::try_from(vacant.key()) {
@@ -510,7 +569,7 @@ impl<W> TimerStore<W> {
                 self.id
             ),
         };
-        vacant.insert(Entry::new(when, waker)).attach();
+        vacant.insert(Entry::new(when, waker));
         self.live += 1;
         key
     }
@@ -530,59 +589,5 @@ impl<W> TimerStore<W> {
         if self.slab.is_empty() && self.slab.capacity() > SLAB_RETAIN_CAPACITY {
             self.slab = Slab::new();
         }
-    }
-
-    /// Pops stale elements off the top and re-sifts an early live one until the top is live and
-    /// exact (Go's `cleantimers`). Returns the top, or `None` if the heap is empty.
-    ///
-    /// Terminates: each round pops an element or fixes the top's deadline, after which that element
-    /// is exact and will not be re-sifted again.
-    pub(crate) fn clean_top(&mut self) -> Option<HeapElem> {
-        while let Some(&top) = self.heap.peek() {
-            let entry = entry_of(&mut self.slab, &top);
-            match entry.live_deadline(top.seq) {
-                Some(when) if when == top.when => return Some(top),
-                Some(when) => self.heap.raise_top(when),
-                None => {
-                    self.heap.pop();
-                    if entry.release_elem() {
-                        self.free(top.key as usize);
-                    }
-                }
-            }
-        }
-        None
-    }
-
-    /// Compacts if more than a quarter of the heap is stale (Go's rule).
-    pub(crate) fn maybe_compact(&mut self) {
-        if self.stale() > self.heap.len() / STALE_DIVISOR {
-            self.compact();
-        }
-    }
-
-    /// Rebuilds the heap from its live elements only, in O(n): stale elements are dropped (freeing
-    /// Cancelled entries whose last element goes) and early ones get their entry's deadline. Then
-    /// gives memory back if the heap or slab became mostly empty.
-    pub(crate) fn compact(&mut self) {
-        let slab = &mut self.slab;
-        self.heap.retain_and_heapify(|elem| {
-            let entry = entry_of(slab, elem);
-            match entry.live_deadline(elem.seq) {
-                Some(when) => {
-                    elem.when = when;
-                    true
-                }
-                None => {
-                    if entry.release_elem() {
-                        slab.remove(elem.key as usize);
-                    }
-                    false
-                }
-            }
-        });
-        self.stats.compactions += 1;
-        self.release_slab();
-        self.heap.shrink_if_sparse();
     }
 }

@@ -8,14 +8,16 @@
 //! 1. Heap order (4-ary min-heap by deadline).
 //! 2. No heap element names a free slot; every deadline is `<= MAX_DEADLINE`.
 //! 3. Every entry's `heap_refs` equals the number of elements naming it.
-//! 4. Every Waiting entry has exactly one live element, and that element is not later than the
-//!    entry's deadline (equal, or early after a later reset).
-//! 5. Only Waiting entries hold a waker; Cancelled entries are still named by an element;
+//! 4. Every Waiting entry in the heap has exactly one live element, not later than the entry's
+//!    deadline (equal, or early after a later reset); every Waiting entry in the wheel has none,
+//!    and sits at its recorded position of the bucket its deadline maps to at the cursor.
+//! 5. The wheel's occupancy bitmaps, bucket minima and length match its buckets.
+//! 6. Only Waiting entries hold a waker; Cancelled entries are still named by an element;
 //!    tombstones are named by none and point to another store.
-//! 6. `live()` equals the number of Waiting entries and `stale() <= heap_len() / 4`.
+//! 7. `live()` equals the number of Waiting entries and `stale() <= heap_len() / 4`.
 //!
 //! # Ground rules
-//! O(heap length + slab capacity) time and memory: for tests and debugging, not hot paths.
+//! O(heap length + wheel length + slab capacity) time and memory: for tests and debugging, not hot paths.
 
 use crate::entry::State;
 use crate::store::{TimerStore, STALE_DIVISOR};
@@ -72,28 +74,56 @@ impl<W> TimerStore<W> {
             }
         }
 
+        let mut at = vec![None; self.slab.capacity()];
+        self.wheel.for_each(|bucket, pos, key| {
+            let Some(entry) = self.slab.get(key as usize) else {
+                panic!("store {id:?}: wheel bucket {bucket} names free slot {key}");
+            };
+            assert_eq!(
+                entry.wheel_pos(),
+                Some(pos),
+                "store {id:?}: slot {key} ({entry:?}) is at position {pos} of bucket {bucket}"
+            );
+            at[key as usize] = Some(bucket);
+        });
+        self.wheel.verify_structure(|key| {
+            self.slab[key as usize]
+                .deadline()
+                .expect("wheel keys name Waiting entries")
+        });
+
         let mut waiting = 0;
         for (slot, entry) in self.slab.iter() {
             let t = tally[slot];
             assert_eq!(
-                entry.heap_refs, t.refs,
+                entry.heap_refs,
+                t.refs,
                 "store {id:?}: slot {slot} ({:?}) has heap_refs {} but {} elements name it",
-                entry.state, entry.heap_refs, t.refs
+                entry.state(),
+                entry.heap_refs,
+                t.refs
             );
             if !entry.is_waiting() {
                 assert!(
                     entry.waker.is_none(),
                     "store {id:?}: slot {slot} ({:?}) holds a waker outside Waiting",
-                    entry.state
+                    entry.state()
                 );
             }
-            match entry.state {
+            match entry.state() {
                 State::Waiting { when } => {
                     waiting += 1;
+                    let wants = u32::from(entry.wheel_pos().is_none());
                     assert_eq!(
-                        t.live, 1,
-                        "store {id:?}: Waiting slot {slot} has {} live elements, wants exactly 1",
+                        t.live, wants,
+                        "store {id:?}: Waiting slot {slot} ({entry:?}) has {} live elements, \
+                         wants {wants}",
                         t.live
+                    );
+                    assert_eq!(
+                        entry.wheel_pos().is_some(),
+                        at[slot].is_some(),
+                        "store {id:?}: slot {slot} ({entry:?}) and the wheel disagree"
                     );
                     assert!(
                         when <= MAX_DEADLINE,
@@ -124,9 +154,10 @@ impl<W> TimerStore<W> {
             self.live
         );
         assert!(
-            self.heap.len() >= self.live,
-            "store {id:?}: heap has {} elements for {} live entries",
+            self.heap.len() + self.wheel.len() >= self.live,
+            "store {id:?}: heap has {} elements and the wheel {} keys for {} live entries",
             self.heap.len(),
+            self.wheel.len(),
             self.live
         );
         assert!(

@@ -102,14 +102,14 @@ fn reset_never_grows_the_slab() {
 }
 
 #[test]
-fn reset_reports_new_earliest() {
+fn reset_reports_earlier_moves() {
     let mut store = TimerStore::new(StoreId(0));
     let a = store.insert(100, ());
     let b = store.insert(200, ());
     assert_eq!(
         store.reset(b, 150),
-        Ok(false),
-        "earlier, but not the earliest"
+        Ok(true),
+        "earlier: the store's next deadline may have moved"
     );
     assert_eq!(store.reset(b, 50), Ok(true));
     assert_eq!(
@@ -143,8 +143,8 @@ fn max_deadline_never_fires() {
     assert_eq!(store.expire(u64::MAX, |w| woken.push(w)), 0);
     assert_eq!(store.poll_entry(forever, |_| {}), Ok(PollState::Pending));
     assert_eq!(store.poll_entry(clamped, |_| {}), Ok(PollState::Pending));
-    // reset clamps too.
-    assert_eq!(store.reset(near, u64::MAX), Ok(false));
+    // reset clamps too (re-armed from Fired, so it reports a possible move).
+    assert_eq!(store.reset(near, u64::MAX), Ok(true));
     assert_eq!(store.expire(u64::MAX, |w| woken.push(w)), 0);
     assert_eq!(store.live(), 3);
     store.verify();
@@ -296,4 +296,50 @@ fn insert_cleans_a_stale_top() {
     store.verify();
     assert_eq!(store.next_deadline(), Some(1_000));
     drop(long);
+}
+
+/// The service pattern the wheel exists for: a 30 s timeout around each request, cancelled after
+/// a few milliseconds, with 100,000 idle-connection timers live. Neither the timeouts nor the
+/// idle timers ever touch the heap, and nothing cascades before its bucket comes due.
+#[test]
+fn far_timeouts_stay_out_of_the_heap() {
+    const SECOND: u64 = 1_000_000_000;
+    let mut store = TimerStore::new(StoreId(0));
+    let idle: Vec<TimerKey> = (0..100_000u64)
+        .map(|i| store.insert(60 * SECOND + i * 1_000_000, i))
+        .collect();
+    let mut now = 0;
+    for i in 0..200_000u64 {
+        let timeout = store.insert(now + 30 * SECOND, i);
+        now += 10_000; // 10 µs per request
+        assert_eq!(store.cancel(timeout), Ok(Some(i)));
+        if i % 1_000 == 0 {
+            assert_eq!(store.expire(now, |_| {}), 0);
+        }
+    }
+    assert_eq!(store.heap_len(), 0, "far timers were pushed into the heap");
+    assert_eq!(store.wheel_len(), 100_000);
+    assert_eq!(
+        store.stats().cascaded,
+        0,
+        "a bucket cascaded before it was due"
+    );
+    store.verify();
+    // Pulling an idle timer in to 2 s moves it between buckets, still in O(1).
+    assert_eq!(store.reset(idle[7], now + 2 * SECOND), Ok(true));
+    assert_eq!(store.heap_len(), 0);
+    // When its time comes it cascades into the heap and fires exactly then, not before.
+    assert_eq!(store.expire(now + 2 * SECOND - 1, |_| {}), 0);
+    let mut woken = Vec::new();
+    assert_eq!(store.expire(now + 2 * SECOND, |w| woken.push(w)), 1);
+    assert_eq!(woken, [7]);
+    store.verify();
+    for key in idle {
+        store.cancel(key).unwrap();
+    }
+    store.verify();
+    assert_eq!(
+        (store.live(), store.wheel_len(), store.slab_len()),
+        (0, 0, 0)
+    );
 }
