@@ -24,8 +24,8 @@ fn report(rt: &ticktock::Runtime, title: &str) {
     }
     for site in sites {
         println!(
-            "  {:>7} live  oldest {:>8.1?}  created at {}",
-            site.live, site.oldest_age, site.location
+            "  {:>7} live  due in {:>8.1?} .. {:>8.1?}  created at {}",
+            site.live, site.next_due, site.last_due, site.location
         );
     }
     let metrics = rt.metrics();

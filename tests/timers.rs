@@ -429,3 +429,42 @@ fn timeout_fires_even_when_the_inner_future_spends_the_whole_budget() {
         "the timeout never fired: its delay was starved of budget"
     );
 }
+
+/// tokio's `reset_sleep_to_past`: a sleep reset to a deadline that has already
+/// passed is ready at its next poll, not at the next timer pass.
+#[test]
+fn reset_to_a_passed_deadline_is_ready_at_the_next_poll() {
+    let rt = runtime(2);
+    rt.block_on(async {
+        let mut sleep = Box::pin(ticktock::time::sleep(Duration::from_secs(3600)));
+        assert!(futures::poll!(sleep.as_mut()).is_pending());
+        sleep
+            .as_mut()
+            .reset(std::time::Instant::now() - Duration::from_millis(1));
+        assert!(futures::poll!(sleep.as_mut()).is_ready());
+        // A later reset re-arms it.
+        sleep
+            .as_mut()
+            .reset(std::time::Instant::now() + Duration::from_secs(3600));
+        assert!(futures::poll!(sleep.as_mut()).is_pending());
+    });
+    assert_eq!(total_timers(&rt.metrics(), |t| t.live), 0);
+}
+
+/// tokio's `time_interval::burst`: an interval that fell behind hands out its
+/// missed ticks back to back.
+#[test]
+fn burst_interval_hands_out_missed_ticks_back_to_back() {
+    let rt = runtime(2);
+    rt.block_on(async {
+        let mut ticks = ticktock::time::interval(Duration::from_millis(10));
+        ticks.tick().await; // immediate
+        std::thread::sleep(Duration::from_millis(55)); // miss five ticks
+        for missed in 1..=5 {
+            assert!(
+                futures::FutureExt::now_or_never(ticks.tick()).is_some(),
+                "missed tick {missed} was not handed out at once"
+            );
+        }
+    });
+}

@@ -231,14 +231,9 @@ fn check_log(timers: &[(u32, Nanos)], log: &[(Op, Outcome)]) {
                         false
                     }
                 };
-                // "Now the earliest live deadline" (ties broken by nothing: the models
-                // use distinct deadlines); a later reset always answers false.
-                let earliest = !later
-                    && model.iter().all(|(&other, timer)| match *timer {
-                        RefTimer::Waiting { when: w, .. } => other == id || w > when,
-                        RefTimer::Fired => true,
-                    });
-                Outcome::Reset(earliest)
+                // "The next deadline may have moved earlier": an earlier reset or a
+                // re-arm of a fired timer; a later reset always answers false.
+                Outcome::Reset(!later)
             }
             Op::Cancel(id) => match model.remove(&id) {
                 Some(RefTimer::Waiting { waker, .. }) => Outcome::Cancelled(waker),

@@ -178,9 +178,10 @@ impl Driver {
     }
 
     /// Called after a store's earliest deadline dropped to `when`: wakes the poller
-    /// only if it sleeps past `when` (Go's `wakeNetPoller`). Returns whether it woke it.
-    pub(crate) fn wake_for_deadline(&self, when: Nanos) -> bool {
-        if self.poller_until.lower_to(when) {
+    /// only if it sleeps past `when + slack` (Go's `wakeNetPoller`, which has no
+    /// slack: see `timers::wake_slack`). Returns whether it woke it.
+    pub(crate) fn wake_for_deadline(&self, when: Nanos, slack: Nanos) -> bool {
+        if self.poller_until.lower_to_within(when, slack) {
             self.earlier_deadline_wakeups
                 .fetch_add(1, Ordering::Relaxed);
             self.wake();

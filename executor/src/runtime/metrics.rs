@@ -79,8 +79,11 @@ pub struct WorkerMetrics {
 pub struct TimerMetrics {
     /// Pending timers.
     pub live: usize,
-    /// Heap elements, including stale ones awaiting lazy deletion.
+    /// Heap elements (the near tier), including stale ones awaiting lazy deletion.
     pub heap_len: usize,
+    /// Timers in the wheel (the far tier: deadlines beyond the current millisecond
+    /// window).
+    pub wheel_len: usize,
     /// Stale heap elements (cancelled or reset timers).
     pub stale: usize,
     /// Occupied entries in the store's slab.
@@ -97,6 +100,8 @@ pub struct TimerMetrics {
     pub reset: u64,
     /// Heap compactions (Go's "deleted > len/4" rule).
     pub compactions: u64,
+    /// Timers moved down the wheel or into the heap as their bucket came due.
+    pub cascaded: u64,
     /// Timers moved out of this store by migration.
     pub migrated_out: u64,
     /// Timers moved into this store by migration.
@@ -111,6 +116,7 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
         TimerMetrics {
             live: store.live(),
             heap_len: store.heap_len(),
+            wheel_len: store.wheel_len(),
             stale: store.stale(),
             slab_len: store.slab_len(),
             inserted: stats.inserted,
@@ -119,6 +125,7 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
             cancelled: stats.cancelled,
             reset: stats.reset,
             compactions: stats.compactions,
+            cascaded: stats.cascaded,
             migrated_out: stats.migrated_out,
             migrated_in: stats.migrated_in,
         }

@@ -61,11 +61,19 @@ impl PollerDeadline {
     /// A store's earliest deadline dropped to `when`. Returns `true` if the poller
     /// sleeps past it: the published deadline was lowered and the caller must wake
     /// the poller.
+    #[cfg(test)]
     pub(crate) fn lower_to(&self, when: Nanos) -> bool {
+        self.lower_to_within(when, 0)
+    }
+
+    /// [`lower_to`](Self::lower_to), except that a poller sleeping until at most
+    /// `when + slack` is left alone: it wakes at most `slack` late for `when`, and
+    /// no thread is woken. Returns `true` if the caller must wake the poller.
+    pub(crate) fn lower_to_within(&self, when: Nanos, slack: Nanos) -> bool {
         // Orders the caller's store of its store's deadline before this load.
         fence(Ordering::SeqCst);
         let mut until = self.until.load(Ordering::SeqCst);
-        while when < until {
+        while when.saturating_add(slack) < until {
             match self
                 .until
                 .compare_exchange(until, when, Ordering::SeqCst, Ordering::SeqCst)

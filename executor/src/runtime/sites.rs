@@ -35,8 +35,12 @@ pub struct TimerSite {
     pub location: &'static Location<'static>,
     /// How many are pending now.
     pub live: usize,
-    /// Time since the oldest of them was armed (an interval re-arms at every tick).
-    pub oldest_age: Duration,
+    /// Time until the soonest of them is due (zero if one is already due).
+    pub next_due: Duration,
+    /// Time until the furthest of them is due: a site whose timers are due hours
+    /// or years from now (`Duration::MAX` sleeps clamp to about 30 years) and keep
+    /// growing in number is a leak candidate.
+    pub last_due: Duration,
 }
 
 pub(crate) fn timer_sites(shared: &Shared) -> Vec<TimerSite> {
@@ -47,21 +51,23 @@ pub(crate) fn timer_sites(shared: &Shared) -> Vec<TimerSite> {
     let mut sites: HashMap<(&'static str, u32, u32), TimerSite> = HashMap::new();
     for slot in shared.timers.slots() {
         let store = slot.lock();
-        store.for_each_waiting(|_, timer| {
+        store.for_each_waiting(|when, timer| {
             // An entry re-armed by `reset` after firing carries no waker (so no
             // site) until its next poll; it is not counted.
             let Some(timer) = timer else { return };
             let location = timer.site;
-            let age = Duration::from_nanos(now.saturating_sub(timer.armed_at));
+            let due = Duration::from_nanos(when.saturating_sub(now));
             let site = sites
                 .entry((location.file(), location.line(), location.column()))
                 .or_insert(TimerSite {
                     location,
                     live: 0,
-                    oldest_age: Duration::ZERO,
+                    next_due: due,
+                    last_due: due,
                 });
             site.live += 1;
-            site.oldest_age = site.oldest_age.max(age);
+            site.next_due = site.next_due.min(due);
+            site.last_due = site.last_due.max(due);
         });
     }
     let mut sites: Vec<TimerSite> = sites.into_values().collect();

@@ -34,6 +34,12 @@ use crate::runtime::timers::{TimerSlot, TimerWaker};
 /// same horizon). `sleep(Duration::MAX)` uses it instead of overflowing.
 pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 
+/// How close to the thread's last clock reading a deadline must be for a first
+/// poll to read the clock again before registering (100 ms): a deadline further
+/// out cannot have passed unless the thread went that long without reading the
+/// clock, and then it fires at the next expiry pass, never early.
+const FRESH_READ_WINDOW: Nanos = 100_000_000;
+
 /// The deadline `duration` from now, in nanoseconds since the process epoch,
 /// saturating at the far future: one clock read, no `Instant` arithmetic.
 pub(crate) fn deadline_nanos_after(duration: Duration) -> Nanos {
@@ -190,9 +196,11 @@ impl Sleep {
     }
 
     /// Moves the deadline, earlier or later, even after the sleep completed. The
-    /// timer entry is reused (no allocation); a later deadline is recorded in O(1)
-    /// and an earlier one re-positions the entry in the heap, waking the poller if it
-    /// was sleeping past the new deadline.
+    /// timer entry is reused (no allocation): a far deadline moves between wheel
+    /// buckets in O(1), a near one is placed in the heap, and the poller is woken
+    /// only if it would otherwise wake too late for the new deadline. A deadline
+    /// that has already passed completes the sleep at its next poll, as tokio's
+    /// does (an [`Interval`](crate::time::Interval) that is behind relies on it).
     ///
     /// # Examples
     /// ```
@@ -202,20 +210,47 @@ impl Sleep {
     ///     let sleep = ticktock_executor::time::sleep(Duration::from_secs(3600));
     ///     let mut sleep = std::pin::pin!(sleep);
     ///     sleep.as_mut().reset(Instant::now() + Duration::from_millis(1));
+    ///     sleep.as_mut().await;
+    ///     sleep.as_mut().reset(Instant::now() - Duration::from_millis(1));
+    ///     assert!(sleep.is_elapsed()); // already passed: ready at once
     ///     sleep.await;
     /// });
     /// ```
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.deadline = DeadlineWord::new(deadline);
+        let when = this.deadline.nanos();
+        let now = match &this.registration {
+            Some(registration) => registration.slot.now_nanos(),
+            None => crate::context::now_nanos_for_current(),
+        };
+        if when <= now {
+            // Passed already: complete at the next poll without a timer pass.
+            // The entry is released; a later reset registers a new one.
+            this.deadline.set_elapsed();
+            this.deregister();
+            return;
+        }
         if let Some(registration) = this.registration.as_mut() {
-            let when = this.deadline.nanos();
             registration.with_store(|slot, store, key| {
-                store.reset(key, when)?;
-                // Under the lock: `next_when` is only ever written under it.
-                slot.note_deadline(when);
+                if store.reset(key, when)? {
+                    // Under the lock: `next_when` is only ever written under it.
+                    slot.note_deadline(when);
+                }
                 Ok(())
             });
+        }
+    }
+
+    /// Cancels the registered entry, if any, and drops its waker after the store
+    /// lock is released.
+    fn deregister(&mut self) {
+        if let Some(mut registration) = self.registration.take() {
+            let waker = registration.with_store(|_, store, key| store.cancel(key));
+            if waker.is_some() {
+                crate::trace::timer_cancelled(self.site);
+            }
+            drop(waker);
         }
     }
 
@@ -242,7 +277,12 @@ impl Sleep {
         // a deadline at or before it has passed. A later one is registered even if
         // it passed since; it is then due at once and the next expiry pass fires it.
         let recent = slot.recent_nanos();
-        if when <= recent {
+        // A near deadline may have passed since that reading (the thread ran a long
+        // poll, or the sleep was reset long before this poll): one fresh reading
+        // then decides, so an `Interval` that fell behind hands out its missed
+        // ticks back to back. Far deadlines skip it (the churned 30 s timeout
+        // pays one clock read, in `sleep()`).
+        if when <= recent || (when - recent <= FRESH_READ_WINDOW && when <= slot.now_nanos()) {
             self.deadline.set_elapsed();
             return Poll::Ready(());
         }
@@ -254,7 +294,6 @@ impl Sleep {
             let timer = TimerWaker {
                 waker: cx.waker().clone(),
                 site: self.site,
-                armed_at: recent,
             };
             let key = store.insert(when, timer);
             crate::trace::timer_registered(store.id().0 as usize, when, self.site);
@@ -282,7 +321,7 @@ impl Future for Sleep {
         };
         let mut replaced: Option<Waker> = None;
         let site = this.site;
-        let state = registration.with_store(|timer_slot, store, key| {
+        let state = registration.with_store(|_, store, key| {
             store.poll_entry(key, |entry| match entry {
                 Some(timer) if timer.waker.will_wake(cx.waker()) => {}
                 Some(timer) => {
@@ -293,7 +332,6 @@ impl Future for Sleep {
                     *entry = Some(TimerWaker {
                         waker: cx.waker().clone(),
                         site,
-                        armed_at: timer_slot.recent_nanos(),
                     });
                 }
             })
@@ -318,13 +356,7 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(mut registration) = self.registration.take() {
-            let waker = registration.with_store(|_, store, key| store.cancel(key));
-            if waker.is_some() {
-                crate::trace::timer_cancelled(self.site);
-            }
-            drop(waker);
-        }
+        self.deregister();
     }
 }
 
