@@ -61,7 +61,7 @@ impl PollerDeadline {
     /// A store's earliest deadline dropped to `when`. Returns `true` if the poller
     /// sleeps past it: the published deadline was lowered and the caller must wake
     /// the poller.
-    #[cfg(test)]
+    #[cfg(loom)]
     pub(crate) fn lower_to(&self, when: Nanos) -> bool {
         self.lower_to_within(when, 0)
     }
