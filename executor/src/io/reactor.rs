@@ -361,3 +361,6 @@ fn readiness_bits(event: &mio::event::Event) -> usize {
     }
     bits
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;

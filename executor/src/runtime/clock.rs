@@ -189,3 +189,88 @@ impl Clock {
             });
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::Clock;
+
+    /// One thing a test does to a clock. Operations that would panic in the
+    /// current state (pausing a paused clock, advancing a running one) are skipped.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Pause,
+        Resume,
+        Advance(u64),
+        AdvanceTo(u64),
+        /// Lets real time pass (microseconds).
+        Wait(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            Just(Op::Pause),
+            Just(Op::Resume),
+            (0u64..5_000_000_000).prop_map(Op::Advance),
+            (0u64..u64::MAX / 2).prop_map(Op::AdvanceTo),
+            (0u64..300).prop_map(Op::Wait),
+        ]
+    }
+
+    fn apply(clock: &Clock, op: &Op) {
+        match *op {
+            Op::Pause if !clock.is_paused() => clock.pause(),
+            Op::Resume if clock.is_paused() => clock.resume(),
+            Op::Advance(nanos) if clock.is_paused() => clock.advance(Duration::from_nanos(nanos)),
+            Op::AdvanceTo(nanos) if clock.is_paused() => clock.advance_to(nanos),
+            Op::Wait(micros) => std::thread::sleep(Duration::from_micros(micros)),
+            _ => {}
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// `now` never goes backwards across any mix of pause, advance and resume,
+        /// and the no-read `recent_nanos` is never later than `now`.
+        #[test]
+        fn clock_never_goes_backwards(ops in proptest::collection::vec(op(), 1..40)) {
+            let clock = Clock::new();
+            let mut last = clock.now_nanos();
+            for op in &ops {
+                apply(&clock, op);
+                let recent = clock.recent_nanos();
+                let now = clock.now_nanos();
+                prop_assert!(now >= last, "now went back from {last} to {now} after {op:?}");
+                prop_assert!(recent <= now, "recent {recent} is later than now {now} after {op:?}");
+                last = now;
+            }
+        }
+    }
+
+    #[test]
+    fn paused_clock_stands_still_and_moves_only_by_advance() {
+        let clock = Clock::new();
+        clock.pause();
+        let frozen = clock.now_nanos();
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(clock.now_nanos(), frozen);
+        clock.advance(Duration::from_secs(5));
+        assert_eq!(clock.now_nanos(), frozen + 5_000_000_000);
+        // `advance_to` never moves it back.
+        clock.advance_to(frozen);
+        assert_eq!(clock.now_nanos(), frozen + 5_000_000_000);
+        clock.resume();
+        // Running again from where it stood: the 5 s advanced are kept.
+        assert!(clock.now_nanos() >= frozen + 5_000_000_000);
+    }
+
+    #[test]
+    #[should_panic(expected = "requires paused time")]
+    fn advance_of_a_running_clock_panics() {
+        Clock::new().advance(Duration::from_secs(1));
+    }
+}

@@ -1,20 +1,37 @@
-//! Which workers are parked, how to wake exactly one, and each worker's parker.
+//! Which workers are parked and which search, and so whom new work wakes.
 //!
 //! # What it owns
-//! - [`Idle`]: the set of parked workers and the count of *searching* workers (awake,
-//!   looking for work to steal). It decides whom a new task wakes: nobody if a worker
-//!   is already searching (it will find the task), else one parked worker.
-//! - [`Parker`]: one per worker, a small state word plus a condition variable. A worker
-//!   parks either on its condition variable or in the mio poller; an unpark reaches it
-//!   in either place.
+//! [`Idle`]: the set of parked workers and the count of *searching* workers (awake,
+//! looking for work to steal). It decides whom a new task wakes: nobody if a worker
+//! is already searching (it will find the task), else one parked worker. How a
+//! worker sleeps and is woken is the parker's business (`parker.rs`).
+//!
+//! # Worker accounting: transition table
+//! A worker is in one of three states. *Running*: neither in the parked set nor
+//! counted in `num_searching` (it runs tasks, or looks for work it woke for by
+//! itself). *Searching*: counted in `num_searching` (its core's `searching` flag is
+//! set as soon as it runs again). *Parked*: in `sleepers`, and so in `num_parked`.
+//! The cells say what each operation does from each state; the callers are `park.rs`
+//! (`park`) and `worker.rs` (`found_work`).
+//!
+//! | state \ operation | `transition_to_parked` (the worker) | `worker_to_notify`, `any_parked_worker` (a waker) | `transition_from_parked` (the worker, after its sleep) | `transition_from_searching` (the worker found work) | `drain_parked` (shutdown) |
+//! |---|---|---|---|---|---|
+//! | Running | → Parked | not picked | bug: it never parked | bug: only a worker whose flag is set calls it | not picked |
+//! | Searching | `num_searching -= 1` → Parked; returns "was the last searcher" (the caller re-checks; it always does) | not picked | returns [`Woke::ByUnpark`]: a waker moved it here while it slept | `num_searching -= 1` → Running; the last searcher wakes another worker | not picked |
+//! | Parked | bug: "parked twice" (`debug_assert!`) | removed, `num_searching += 1` → Searching (`worker_to_notify` only if nobody searches) | removes itself → Running; returns [`Woke::ByItself`] | bug: its flag was cleared when it parked | removed, not counted: it reads `ByUnpark`, sees shutdown and exits |
+//!
+//! Checked by the loom models in `loom_tests.rs`, which run the real `Idle` and
+//! `Parker`s: `loom_idle_one_worker_never_sleeps_with_work_available`,
+//! `loom_idle_one_worker_two_pushes` and `loom_idle_two_workers_one_push_wakes_one`
+//! (Running/Searching → Parked → Searching/Running against concurrent pushers: no
+//! lost wake-up), and `loom_idle_worker_to_notify_skips_while_a_worker_searches`
+//! (the Parked row's two exits, and the last searcher's re-check and hand-on).
 //!
 //! # Invariants and the no-lost-wake-up argument
 //! - A worker adds itself to the parked set (under the lock), then issues a `SeqCst`
 //!   fence and re-checks every queue before it sleeps. A thread that makes work visible
 //!   pushes it, fences, then reads the counters. So either the parking worker sees the
 //!   work, or the pusher sees the parked worker and unparks it.
-//! - An unpark that arrives before the park is remembered (`NOTIFIED`), so the park
-//!   returns at once.
 //! - `num_searching` counts workers that left the parked set through an unpark
 //!   (for new work) and have not yet found work or re-parked. A worker that wakes
 //!   by itself (deadline, I/O event) runs what it woke and is not a searcher: if it
@@ -25,29 +42,9 @@
 //! The `sleepers` lock is held only for a few instructions and never while parking,
 //! waking wakers or running user code.
 
+use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use crate::loom::sync::{Condvar, Mutex};
-use crate::loom::{lock, wait_until, Waited};
-
-/// Parker state: not parked, no pending notification.
-const EMPTY: usize = 0;
-/// Parker state: waiting on the condition variable.
-const PARKED_CONDVAR: usize = 1;
-/// Parker state: sleeping in the mio poller.
-const PARKED_DRIVER: usize = 2;
-/// Parker state: an unpark arrived; the next park returns at once.
-const NOTIFIED: usize = 3;
-
-/// Where an unparked worker was sleeping, so the caller can wake it there.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Unparked {
-    /// It was not parked (or already notified); nothing else to do.
-    NotParked,
-    /// It waits on its condition variable, which has been signalled.
-    Condvar,
-    /// It sleeps in the poller: the caller must wake the driver.
-    Driver,
-}
+use crate::loom::sync::Mutex;
 
 /// How a worker left the parked set ([`Idle::transition_from_parked`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,104 +55,6 @@ pub(crate) enum Woke {
     ByItself,
     /// An unparker had already removed it, and counted it as searching.
     ByUnpark,
-}
-
-/// One worker's parking spot.
-pub(crate) struct Parker {
-    state: AtomicUsize,
-    mutex: Mutex<()>,
-    condvar: Condvar,
-}
-
-impl Parker {
-    pub(crate) fn new() -> Parker {
-        Parker {
-            state: AtomicUsize::new(EMPTY),
-            mutex: Mutex::new(()),
-            condvar: Condvar::new(),
-        }
-    }
-
-    /// Consumes a pending notification. Returns `true` if there was one.
-    fn take_notification(&self) -> bool {
-        self.state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-    }
-
-    /// Blocks on the condition variable until [`Parker::unpark`], or until
-    /// `timeout` passes if one is given.
-    pub(crate) fn park_condvar(&self, timeout: Option<std::time::Duration>) {
-        if self.take_notification() {
-            return;
-        }
-        let mut guard = lock(&self.mutex);
-        if self
-            .state
-            .compare_exchange(EMPTY, PARKED_CONDVAR, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            // The only other state we can see here is NOTIFIED.
-            self.state.store(EMPTY, Ordering::SeqCst);
-            return;
-        }
-        let deadline = timeout.map(|t| std::time::Instant::now() + t);
-        loop {
-            let (next, waited) = wait_until(&self.condvar, guard, deadline);
-            guard = next;
-            if self.take_notification() {
-                return;
-            }
-            if waited == Waited::DeadlinePassed {
-                // Timed out: leave the parked state (an unpark racing with this
-                // store leaves NOTIFIED behind, which only shortens the next park).
-                let _ = self.state.compare_exchange(
-                    PARKED_CONDVAR,
-                    EMPTY,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                );
-                return;
-            }
-            // Spurious wake-up: keep waiting.
-        }
-    }
-
-    /// Runs `sleep` (a wait in the poller) unless a notification is pending.
-    ///
-    /// An unpark during `sleep` is delivered by waking the driver, which `sleep` must
-    /// observe (mio's waker makes the poll return).
-    pub(crate) fn park_driver(&self, sleep: impl FnOnce()) {
-        if self.take_notification() {
-            return;
-        }
-        if self
-            .state
-            .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            self.state.store(EMPTY, Ordering::SeqCst);
-            return;
-        }
-        sleep();
-        // Either still PARKED_DRIVER (timeout or another wake-up) or NOTIFIED.
-        self.state.store(EMPTY, Ordering::SeqCst);
-    }
-
-    /// Wakes the worker wherever it parks, or makes its next park return at once.
-    pub(crate) fn unpark(&self) -> Unparked {
-        match self.state.swap(NOTIFIED, Ordering::SeqCst) {
-            EMPTY | NOTIFIED => Unparked::NotParked,
-            PARKED_CONDVAR => {
-                // Taking the lock orders this notify after the parker's wait started.
-                drop(lock(&self.mutex));
-                self.condvar.notify_one();
-                Unparked::Condvar
-            }
-            PARKED_DRIVER => Unparked::Driver,
-            other => unreachable!("ticktock: parker in unknown state {other}"),
-        }
-    }
 }
 
 /// The parked set and the searching count. See the module docs.

@@ -60,3 +60,82 @@ impl LifoCell {
         self.occupied.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
+    use std::sync::Arc;
+
+    use async_task::Runnable;
+
+    use super::LifoCell;
+
+    /// A runnable whose run adds `id + 1` to `ran` (so runs can be told apart and
+    /// counted).
+    fn task(id: usize, ran: &Arc<AtomicUsize>) -> Runnable {
+        let ran = ran.clone();
+        let (runnable, task) = async_task::spawn(
+            async move {
+                ran.fetch_add(id + 1, StdOrdering::SeqCst);
+            },
+            |_| {},
+        );
+        task.detach();
+        runnable
+    }
+
+    #[test]
+    fn push_displaces_and_take_empties() {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let cell = LifoCell::new();
+        assert!(!cell.looks_occupied());
+        assert!(cell.take().is_none());
+        assert!(cell.push(task(0, &ran)).is_none());
+        assert!(cell.looks_occupied());
+        // The second push hands back the first task.
+        cell.push(task(1, &ran)).expect("displaced task").run();
+        assert_eq!(ran.load(StdOrdering::SeqCst), 1);
+        cell.take().expect("the last task pushed").run();
+        assert_eq!(ran.load(StdOrdering::SeqCst), 1 + 2);
+        assert!(!cell.looks_occupied());
+        assert!(cell.take().is_none());
+    }
+
+    /// The owner pushes while a thief takes: every task comes out exactly once
+    /// (taken, displaced, or left in the cell), none lost, none twice.
+    #[test]
+    fn owner_and_thief_never_lose_or_duplicate_a_task() {
+        const TASKS: usize = 20_000;
+        let ran = Arc::new(AtomicUsize::new(0));
+        let cell = Arc::new(LifoCell::new());
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thief = {
+            let (cell, done) = (cell.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut taken = 0;
+                while !done.load(StdOrdering::SeqCst) {
+                    if cell.looks_occupied() {
+                        if let Some(runnable) = cell.take() {
+                            runnable.run();
+                            taken += 1;
+                        }
+                    }
+                }
+                taken
+            })
+        };
+        let mut displaced = 0;
+        for id in 0..TASKS {
+            if let Some(previous) = cell.push(task(id, &ran)) {
+                previous.run();
+                displaced += 1;
+            }
+        }
+        done.store(true, StdOrdering::SeqCst);
+        let taken = thief.join().unwrap();
+        let left = cell.take().map(Runnable::run).into_iter().count();
+        assert_eq!(taken + displaced + left, TASKS);
+        // Each id ran exactly once: the sum of (id + 1) over all ids.
+        assert_eq!(ran.load(StdOrdering::SeqCst), TASKS * (TASKS + 1) / 2);
+    }
+}

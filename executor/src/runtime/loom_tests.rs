@@ -28,7 +28,8 @@
 
 use loom::thread;
 
-use super::idle::{Idle, Parker, Unparked, Woke};
+use super::idle::{Idle, Woke};
+use super::parker::{Parker, Unparked};
 use super::poller_deadline::PollerDeadline;
 use crate::loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Condvar, Mutex};

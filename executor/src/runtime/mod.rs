@@ -1,22 +1,37 @@
 //! The runtime: its builder, its handle, and the machinery behind them.
 //!
-//! | file | owns |
-//! |---|---|
-//! | `shared.rs` | the one struct every thread of a runtime shares |
-//! | `worker.rs` | a worker's core and the worker loop |
-//! | `idle.rs` | the parked set and per-worker parkers |
-//! | `driver.rs` | the mio poller and its earlier-deadline wake-up |
-//! | `poller_deadline.rs` | the atomic protocol behind that wake-up (loom-checked) |
-//! | `precise.rs` | sub-millisecond timed waits (timerfd on Linux) |
-//! | `parking.rs` | the bundle of the two above that timer slots also reach |
-//! | `timers.rs` | per-worker timer stores, firing and stealing |
-//! | `block_on.rs` | blocking a thread on a future |
-//! | `clock.rs` | the runtime's clock, real or paused |
-//! | `config.rs` | the builder's settings the scheduler reads: name, intervals, thread hooks |
-//! | `handle.rs` | [`Handle`] |
-//! | `counters.rs` | per-worker counters, bumped by their worker only |
-//! | `metrics.rs` | the public metrics snapshot |
-//! | `sites.rs` | the timer leak report (live timers by creation site) |
+//! Files by layer (see the layer table at the top of docs/design.md: an import may
+//! point only at its own layer or a lower one, never up).
+//!
+//! | layer | file | owns |
+//! |---|---|---|
+//! | mechanism | `clock.rs` | the runtime's clock, real or paused |
+//! | mechanism | `timers.rs` | per-worker timer stores, firing and stealing |
+//! | mechanism | `idle.rs` | the parked set and the searching count (worker accounting table) |
+//! | mechanism | `parker.rs` | one worker's parker (transition table) |
+//! | mechanism | `driver.rs` | the mio poller and its earlier-deadline wake-up |
+//! | mechanism | `poller_deadline.rs` | the atomic protocol behind that wake-up (loom-checked) |
+//! | mechanism | `precise.rs` | sub-millisecond timed waits (timerfd on Linux) |
+//! | mechanism | `parking.rs` | the bundle of driver, idle set and parkers that timer slots also reach |
+//! | mechanism | `config.rs` | the builder's settings the scheduler reads: name, intervals, thread hooks |
+//! | mechanism | `counters.rs` | per-worker counters, bumped by their worker only |
+//! | mechanism | `lifo.rs` | the LIFO cell: a worker's next task, stealable |
+//! | mechanism | `registry.rs` | every live task's waker, for shutdown |
+//! | mechanism | `blocking.rs` | the `spawn_blocking` pool (see its note in design.md) |
+//! | shared state | `shared.rs` | the one struct every thread of a runtime shares; [`Handle`]'s declaration |
+//! | shared state | `worker_core.rs` | a worker's core and its queue policy |
+//! | behaviour | `worker.rs` | the worker loop, search, firing timers onto the core |
+//! | behaviour | `park.rs` | the park policy: where and how long a worker sleeps |
+//! | behaviour | `worker_thread.rs` | starting worker threads, `block_in_place`'s hand-off |
+//! | behaviour | `block_on.rs` | blocking a thread on a future |
+//! | behaviour | `spawn.rs` | the wrapper every spawned task runs in |
+//! | behaviour | `handle.rs` | [`Handle`]'s methods |
+//! | behaviour | `metrics.rs` | the public metrics snapshot |
+//! | behaviour | `sites.rs` | the timer leak report (live timers by creation site) |
+//! | public API | `mod.rs` | [`Builder`], [`Runtime`] |
+//!
+//! The thread-local context (`context.rs`, one layer above shared state) is the only
+//! place that reads "the current runtime".
 
 mod block_on;
 mod blocking;
@@ -31,6 +46,7 @@ mod lifo;
 mod loom_tests;
 mod metrics;
 mod park;
+mod parker;
 mod parking;
 mod poller_deadline;
 mod precise;

@@ -21,7 +21,8 @@
 use std::io;
 
 use super::driver::Driver;
-use super::idle::{Idle, Parker, Unparked};
+use super::idle::Idle;
+use super::parker::{Parker, Unparked};
 
 /// See the module docs.
 pub(crate) struct Parking {

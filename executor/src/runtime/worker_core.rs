@@ -260,3 +260,100 @@ impl XorShift {
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize % bound.max(1)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use async_task::Runnable;
+    use crossbeam_deque::Worker;
+
+    use super::{Core, Placement, Visible, MAX_LIFO_STREAK};
+    use crate::runtime::parking::Parking;
+    use crate::runtime::shared::{Flavor, Shared};
+
+    /// One worker's core and a shared state around it (no threads started).
+    fn setup() -> (Core, Shared) {
+        let queue = Worker::new_fifo();
+        let stealers = vec![queue.stealer()].into_boxed_slice();
+        let parking = Arc::new(Parking::new(1).unwrap());
+        let shared = Shared::new(Flavor::MultiThread, stealers, parking, 1, "test".into());
+        (Core::new(0, queue), shared)
+    }
+
+    /// A runnable that records `id` in `log` when run.
+    fn task(id: u32, log: &Arc<Mutex<Vec<u32>>>) -> Runnable {
+        let log = log.clone();
+        let (runnable, task) =
+            async_task::spawn(async move { log.lock().unwrap().push(id) }, |_| {});
+        task.detach();
+        runnable
+    }
+
+    /// Runs every task `next_local` hands out, in order.
+    fn drain(core: &mut Core, shared: &Shared) {
+        while let Some(runnable) = core.next_local(shared) {
+            runnable.run();
+        }
+    }
+
+    #[test]
+    fn woken_task_runs_next_and_the_one_it_displaces_becomes_stealable() {
+        let (mut core, shared) = setup();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        assert_eq!(
+            core.push_local(&shared, task(1, &log), Placement::Next),
+            Visible::OnlyHere
+        );
+        assert_eq!(
+            core.push_local(&shared, task(2, &log), Placement::Next),
+            Visible::ToOthers
+        );
+        drain(&mut core, &shared);
+        assert_eq!(*log.lock().unwrap(), [2, 1]);
+    }
+
+    #[test]
+    fn fired_timers_queue_in_deadline_order() {
+        let (mut core, shared) = setup();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        for id in 1..=4 {
+            let visible = core.push_local(&shared, task(id, &log), Placement::FiredTimer);
+            assert_eq!(visible, Visible::ToOthers);
+        }
+        drain(&mut core, &shared);
+        assert_eq!(*log.lock().unwrap(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_yield_lets_the_global_queue_go_first() {
+        let (mut core, shared) = setup();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        shared.injector.push(task(1, &log));
+        let visible = core.push_local(&shared, task(2, &log), Placement::Yielded);
+        assert_eq!(visible, Visible::OnlyHere);
+        drain(&mut core, &shared);
+        assert_eq!(*log.lock().unwrap(), [1, 2]);
+    }
+
+    #[test]
+    fn the_lifo_streak_is_bounded() {
+        let (mut core, shared) = setup();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        core.push_local(&shared, task(100, &log), Placement::FiredTimer);
+        // A ping-pong: each task run from the LIFO cell wakes the next one into it.
+        let mut id = 0;
+        core.push_local(&shared, task(id, &log), Placement::Next);
+        for _ in 0..=MAX_LIFO_STREAK {
+            core.next_local(&shared).expect("a task").run();
+            id += 1;
+            core.push_local(&shared, task(id, &log), Placement::Next);
+        }
+        // After MAX_LIFO_STREAK picks from the cell, the queued task gets its turn.
+        let ran = log.lock().unwrap().clone();
+        let streak = MAX_LIFO_STREAK as usize;
+        assert_eq!(ran[..streak], (0..MAX_LIFO_STREAK).collect::<Vec<_>>()[..]);
+        assert_eq!(ran[streak], 100);
+        drop(shared.lifo[0].take());
+    }
+}
