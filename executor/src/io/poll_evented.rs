@@ -72,6 +72,34 @@ impl<S: mio::event::Source> PollEvented<S> {
         self.io.poll_ready(cx, direction)
     }
 
+    /// Waits until the source looks ready in `direction` (`readable()` and
+    /// `writable()` of the socket types). It may be ready spuriously: the next
+    /// `try_*` call then says `WouldBlock`.
+    pub(crate) async fn ready(&self, direction: Direction) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_ready(cx, direction)).await;
+        Ok(())
+    }
+
+    /// Runs `op` once if the source looks ready in `direction` (the `try_*` calls
+    /// of the socket types): `WouldBlock` without a system call when it does not,
+    /// and a `WouldBlock` from `op` clears the readiness it was tried on.
+    pub(crate) fn try_io<R>(
+        &self,
+        direction: Direction,
+        op: impl FnOnce(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let Some(event) = self.io.ready_now(direction) else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        match op(self.get_ref()) {
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_readiness(event);
+                Err(error)
+            }
+            result => result,
+        }
+    }
+
     /// Clears readiness after an operation returned `WouldBlock`.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
         self.io.clear_readiness(event);

@@ -167,6 +167,13 @@ impl ScheduledIo {
         Poll::Pending
     }
 
+    /// The readiness for `direction` as it stands, without waiting: `None` when the
+    /// source does not look ready (for `try_read` and friends).
+    pub(crate) fn ready_now(&self, direction: Direction) -> Option<ReadyEvent> {
+        let word = self.readiness.load(Ordering::Acquire);
+        (word & direction.mask() != 0).then_some(ReadyEvent { word, direction })
+    }
+
     /// Clears the readiness an operation found stale (it returned `WouldBlock`),
     /// unless an event arrived since `event` was observed.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {

@@ -10,8 +10,12 @@
 //! | file | owns |
 //! |---|---|
 //! | `tcp/listener.rs` | [`TcpListener`]: bind, accept, and the refusal to accept while the runtime drains |
-//! | `tcp/stream.rs` | [`TcpStream`]: connect, socket options, `AsyncRead`/`AsyncWrite` |
-//! | `udp.rs` | [`UdpSocket`]: datagrams, connected or not |
+//! | `tcp/stream.rs` | [`TcpStream`]: connect, socket options, `peek`, `readable`/`try_read`, `split`, `AsyncRead`/`AsyncWrite` |
+//! | `tcp/socket.rs` | [`TcpSocket`]: options before `bind`/`connect`/`listen(backlog)` |
+//! | `split.rs` | the borrowed and owned halves of a TCP or Unix stream |
+//! | `unix_datagram.rs` | [`UnixDatagram`] (Unix only) |
+//! | `udp/mod.rs` | [`UdpSocket`]: datagrams, connected or not, `peek_from`, `readable`/`try_recv_from` |
+//! | `udp/options.rs` | [`UdpSocket`]'s time-to-live and IPv4 multicast options |
 //! | `unix.rs` | [`UnixListener`] and [`UnixStream`] (Unix only) |
 //! | `byte_stream.rs` | the read and write readiness loops both stream types share |
 //! | `addr.rs` | [`ToSocketAddrs`], [`lookup_host`] (host names on the blocking pool) and trying each resolved address in turn |
@@ -85,16 +89,21 @@ macro_rules! impl_as_fd {
 
 mod addr;
 mod byte_stream;
-mod tcp;
+pub mod split;
+pub mod tcp;
 mod udp;
 #[cfg(unix)]
-mod unix;
+pub mod unix;
+#[cfg(unix)]
+mod unix_datagram;
 
 pub use addr::{lookup_host, ToSocketAddrs};
-pub use tcp::{TcpListener, TcpStream};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 #[cfg(unix)]
 pub use unix::{UnixListener, UnixStream};
+#[cfg(unix)]
+pub use unix_datagram::UnixDatagram;
 
 /// The message of the error a listener's accept returns once the runtime drains.
 const SHUTTING_DOWN: &str = "ticktock runtime is shutting down";
@@ -116,4 +125,9 @@ fn _assert_send_sync() {
     send_sync::<UnixListener>();
     #[cfg(unix)]
     send_sync::<UnixStream>();
+    #[cfg(unix)]
+    send_sync::<UnixDatagram>();
+    send_sync::<TcpSocket>();
+    send_sync::<tcp::OwnedReadHalf>();
+    send_sync::<tcp::OwnedWriteHalf>();
 }

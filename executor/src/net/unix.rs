@@ -1,4 +1,5 @@
-//! Unix-domain stream sockets: [`UnixListener`] and [`UnixStream`].
+//! Unix-domain stream sockets: [`UnixListener`] and [`UnixStream`], and the
+//! halves of a split stream ([`OwnedReadHalf`] and friends).
 //!
 //! # What it owns
 //! One mio Unix socket per value, registered with the current runtime's reactor.
@@ -20,6 +21,19 @@ use std::task::{Context, Poll};
 
 use crate::io::{Direction, PollEvented};
 use crate::net::byte_stream::impl_async_read_write;
+use crate::net::split;
+
+/// The reading half of a borrowed [`UnixStream`], from [`UnixStream::split`].
+pub type ReadHalf<'a> = split::ReadHalf<'a, UnixStream>;
+/// The writing half of a borrowed [`UnixStream`], from [`UnixStream::split`].
+pub type WriteHalf<'a> = split::WriteHalf<'a, UnixStream>;
+/// The reading half of a [`UnixStream`], from [`UnixStream::into_split`].
+pub type OwnedReadHalf = split::OwnedReadHalf<UnixStream>;
+/// The writing half of a [`UnixStream`], from [`UnixStream::into_split`];
+/// dropping it shuts the writing direction down.
+pub type OwnedWriteHalf = split::OwnedWriteHalf<UnixStream>;
+/// Halves of two different streams given to [`split::OwnedReadHalf::reunite`].
+pub type ReuniteError = split::ReuniteError<UnixStream>;
 use crate::net::shutting_down_error;
 
 /// A Unix-domain socket server, listening for connections at a path.
@@ -371,6 +385,162 @@ impl UnixStream {
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
+    }
+}
+
+impl UnixStream {
+    /// Waits until the stream looks readable; the wake-up can be spurious, and
+    /// [`UnixStream::try_read`] then says `WouldBlock`.
+    ///
+    /// # Errors
+    /// None today; the `Result` keeps tokio's signature.
+    ///
+    /// # Examples
+    /// ```
+    /// use futures::io::AsyncWriteExt;
+    /// use ticktock_executor::net::UnixStream;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let (mut a, b) = UnixStream::pair().unwrap();
+    ///     a.write_all(b"x").await.unwrap();
+    ///     b.readable().await.unwrap();
+    ///     let mut buf = [0; 1];
+    ///     assert_eq!(b.try_read(&mut buf).unwrap(), 1);
+    /// });
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Read).await
+    }
+
+    /// Waits until the stream looks writable (see [`UnixStream::readable`]).
+    ///
+    /// # Errors
+    /// None today; the `Result` keeps tokio's signature.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UnixStream;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let (a, _b) = UnixStream::pair().unwrap();
+    ///     a.writable().await.unwrap();
+    ///     assert_eq!(a.try_write(b"ok").unwrap(), 2);
+    /// });
+    /// ```
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Write).await
+    }
+
+    /// Reads once, without waiting: [`io::ErrorKind::WouldBlock`] when nothing is
+    /// there. `Ok(0)` is end of stream.
+    ///
+    /// # Errors
+    /// `WouldBlock`, or the OS's `read` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UnixStream;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let (a, _b) = UnixStream::pair().unwrap();
+    ///     let mut buf = [0; 1];
+    ///     assert_eq!(a.try_read(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+    /// });
+    /// ```
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Read, |mut s| std::io::Read::read(&mut s, buf))
+    }
+
+    /// Writes once, without waiting (see [`UnixStream::try_read`]).
+    ///
+    /// # Errors
+    /// `WouldBlock` when the send buffer is full, or the OS's `write` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UnixStream;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let (a, _b) = UnixStream::pair().unwrap();
+    ///     a.writable().await.unwrap();
+    ///     assert_eq!(a.try_write(b"hey").unwrap(), 3);
+    /// });
+    /// ```
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Write, |mut s| std::io::Write::write(&mut s, buf))
+    }
+
+    /// Borrows the stream as a reading half and a writing half, usable at the
+    /// same time.
+    ///
+    /// With `futures::io::AsyncReadExt` in scope, `stream.split()` resolves to that
+    /// trait's by-value `split`: write `UnixStream::split(&mut stream)` or
+    /// `(&mut stream).split()` for this one.
+    ///
+    /// # Examples
+    /// ```
+    /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+    /// use ticktock_executor::net::UnixStream;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let (mut a, mut b) = UnixStream::pair().unwrap();
+    ///     let (mut read, mut write) = UnixStream::split(&mut a);
+    ///     write.write_all(b"ping").await.unwrap();
+    ///     let mut buf = [0; 4];
+    ///     b.read_exact(&mut buf).await.unwrap();
+    ///     b.write_all(&buf).await.unwrap();
+    ///     read.read_exact(&mut buf).await.unwrap();
+    ///     assert_eq!(&buf, b"ping");
+    /// });
+    /// ```
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Splits the stream into halves that own it together and can move to
+    /// different tasks; dropping the write half shuts the writing direction down.
+    ///
+    /// # Examples
+    /// ```
+    /// use futures::io::{AsyncReadExt, AsyncWriteExt};
+    /// use ticktock_executor::net::UnixStream;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let (a, mut b) = UnixStream::pair().unwrap();
+    ///     let (mut read, write) = a.into_split();
+    ///     drop(write);
+    ///     let mut buf = [0; 1];
+    ///     assert_eq!(b.read(&mut buf).await.unwrap(), 0, "write half dropped: end of stream");
+    ///     b.write_all(b"!").await.unwrap();
+    ///     read.read_exact(&mut buf).await.unwrap();
+    /// });
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
+    }
+}
+
+impl split::sealed::Stream for UnixStream {
+    type Addr = SocketAddr;
+
+    fn local(&self) -> io::Result<SocketAddr> {
+        self.local_addr()
+    }
+
+    fn peer(&self) -> io::Result<SocketAddr> {
+        self.peer_addr()
+    }
+
+    fn shut(&self, how: Shutdown) -> io::Result<()> {
+        self.shutdown(how)
     }
 }
 

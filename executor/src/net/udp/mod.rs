@@ -18,6 +18,8 @@ use std::task::{Context, Poll};
 use crate::io::{Direction, PollEvented};
 use crate::net::addr::{self, ToSocketAddrs};
 
+mod options;
+
 /// A UDP socket.
 ///
 /// Sending and receiving take `&self`, so one socket can be shared by reference
@@ -416,6 +418,151 @@ impl UdpSocket {
 }
 
 #[cfg(unix)]
+impl UdpSocket {
+    /// Receives the next datagram into `buf` without removing it from the queue:
+    /// the next receive returns it again. Returns its length and sender.
+    ///
+    /// # Errors
+    /// The OS's `recvfrom` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let me = socket.local_addr().unwrap();
+    ///     socket.send_to(b"twice", me).await.unwrap();
+    ///     let mut buf = [0; 8];
+    ///     assert_eq!(socket.peek_from(&mut buf).await.unwrap(), (5, me));
+    ///     assert_eq!(socket.recv_from(&mut buf).await.unwrap(), (5, me));
+    /// });
+    /// ```
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        poll_fn(|cx| {
+            self.io
+                .poll_io(cx, Direction::Read, |socket| socket.peek_from(buf))
+        })
+        .await
+    }
+
+    /// Like [`UdpSocket::peek_from`] on a connected socket: the datagram stays
+    /// queued.
+    ///
+    /// # Errors
+    /// The OS's `recv` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     socket.connect(socket.local_addr().unwrap()).await.unwrap();
+    ///     socket.send(b"again").await.unwrap();
+    ///     let mut buf = [0; 8];
+    ///     assert_eq!(socket.peek(&mut buf).await.unwrap(), 5);
+    ///     assert_eq!(socket.recv(&mut buf).await.unwrap(), 5);
+    /// });
+    /// ```
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| {
+            self.io
+                .poll_io(cx, Direction::Read, |socket| socket.peek(buf))
+        })
+        .await
+    }
+
+    /// Waits until the socket looks readable (the wake-up can be spurious).
+    ///
+    /// # Errors
+    /// None today; the `Result` keeps tokio's signature.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     socket.send_to(b"!", socket.local_addr().unwrap()).await.unwrap();
+    ///     socket.readable().await.unwrap();
+    ///     let mut buf = [0; 1];
+    ///     assert_eq!(socket.try_recv_from(&mut buf).unwrap().0, 1);
+    /// });
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Read).await
+    }
+
+    /// Waits until the socket looks writable (the wake-up can be spurious).
+    ///
+    /// # Errors
+    /// None today; the `Result` keeps tokio's signature.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     socket.writable().await.unwrap();
+    ///     let me = socket.local_addr().unwrap();
+    ///     assert_eq!(socket.try_send_to(b"?", me).unwrap(), 1);
+    /// });
+    /// ```
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Write).await
+    }
+
+    /// Receives once without waiting: [`io::ErrorKind::WouldBlock`] when no
+    /// datagram is queued.
+    ///
+    /// # Errors
+    /// `WouldBlock`, or the OS's `recvfrom` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     let mut buf = [0; 1];
+    ///     let error = socket.try_recv_from(&mut buf).unwrap_err();
+    ///     assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+    /// });
+    /// ```
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io
+            .try_io(Direction::Read, |socket| socket.recv_from(buf))
+    }
+
+    /// Sends once without waiting (see [`UdpSocket::try_recv_from`]).
+    ///
+    /// # Errors
+    /// `WouldBlock`, or the OS's `sendto` error.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::UdpSocket;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    ///     socket.writable().await.unwrap();
+    ///     assert_eq!(socket.try_send_to(b"ab", socket.local_addr().unwrap()).unwrap(), 2);
+    /// });
+    /// ```
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Write, |socket| socket.send_to(buf, target))
+    }
+}
+
 impl_as_fd!(UdpSocket);
 
 impl fmt::Debug for UdpSocket {
