@@ -20,7 +20,9 @@
 //! queue (jobs waiting for a thread under the cap) is dropped, cancelling them.
 //!
 //! # Ground rules
-//! The pool lock guards the queue and the thread counts; jobs run without it.
+//! The pool lock guards the queue and the thread counts; jobs run without it. The
+//! pool starts no thread and knows no runtime: its caller (`worker_thread.rs`)
+//! starts the threads it asks for, inside the runtime's context.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -30,7 +32,6 @@ use async_task::Runnable;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::loom::sync::{Condvar, Mutex};
 use crate::loom::{lock, wait_until, Waited};
-use crate::runtime::Handle;
 
 /// How long an idle blocking thread waits for a job before exiting. Long enough
 /// that a steady trickle of blocking calls reuses threads, short enough that a burst
@@ -51,18 +52,28 @@ struct PoolState {
     shutdown: bool,
 }
 
+/// What [`BlockingPool::schedule`] asks of its caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// Nothing: an idle thread takes the job, or a busy one will (or, after
+    /// shutdown, it was dropped).
+    Done,
+    /// A thread was counted in for the job: start one that runs
+    /// [`BlockingPool::run_thread`], or call [`BlockingPool::thread_not_started`].
+    StartThread,
+}
+
 /// See the module docs.
 pub(crate) struct BlockingPool {
     state: Mutex<PoolState>,
     condvar: Condvar,
     max_threads: usize,
-    thread_name: String,
     /// Jobs queued or running (see the module docs on paused time).
     in_flight: AtomicUsize,
 }
 
 impl BlockingPool {
-    pub(crate) fn new(max_threads: usize, thread_name: String) -> BlockingPool {
+    pub(crate) fn new(max_threads: usize) -> BlockingPool {
         BlockingPool {
             state: Mutex::new(PoolState {
                 queue: VecDeque::new(),
@@ -73,19 +84,19 @@ impl BlockingPool {
             }),
             condvar: Condvar::new(),
             max_threads: max_threads.max(1),
-            thread_name,
             in_flight: AtomicUsize::new(0),
         }
     }
 
-    /// Queues a job, starting a thread if none is idle and the cap allows.
-    /// After shutdown the job is dropped, which cancels it.
-    pub(crate) fn schedule(&self, handle: &Handle, runnable: Runnable) {
+    /// Queues a job. If no thread is idle and the cap allows, counts a new thread
+    /// in and asks the caller to start it ([`Queued::StartThread`]). After shutdown
+    /// the job is dropped, which cancels it.
+    pub(crate) fn schedule(&self, runnable: Runnable) -> Queued {
         let mut state = lock(&self.state);
         if state.shutdown {
             drop(state);
             drop(runnable);
-            return;
+            return Queued::Done;
         }
         state.queue.push_back(runnable);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -93,35 +104,38 @@ impl BlockingPool {
             state.promised += 1;
             drop(state);
             self.condvar.notify_one();
+            Queued::Done
         } else if state.threads < self.max_threads {
             state.threads += 1;
             state.promised += 1;
-            drop(state);
-            let handle = handle.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("{}-blocking", self.thread_name))
-                .spawn(move || handle.shared.blocking.run_thread(&handle));
-            if let Err(error) = spawned {
-                // The job stays queued for an existing thread, if there is one.
-                let mut state = lock(&self.state);
-                state.threads -= 1;
-                state.promised -= 1;
-                drop(state);
-                panic!("ticktock: failed to start a blocking thread: {error}");
-            }
+            Queued::StartThread
+        } else {
+            Queued::Done
         }
     }
 
-    fn run_thread(&self, handle: &Handle) {
-        let _hooks = super::config::ThreadHooks::start(&handle.shared.config);
-        let _enter = crate::context::enter(handle.clone(), None);
+    /// The thread [`Queued::StartThread`] asked for could not be started: counts it
+    /// out again. The job stays queued for an existing thread, if there is one.
+    pub(crate) fn thread_not_started(&self) {
+        let mut state = lock(&self.state);
+        state.threads -= 1;
+        state.promised -= 1;
+    }
+
+    /// The body of a pool thread (started after [`Queued::StartThread`]): runs queued
+    /// jobs until it idles for [`KEEP_ALIVE`] or the pool shuts down. `all_done` runs
+    /// when a job it ran was the last one in flight (see the module docs on paused
+    /// time).
+    pub(crate) fn run_thread(&self, all_done: &dyn Fn()) {
         let mut state = lock(&self.state);
         loop {
             if let Some(runnable) = state.queue.pop_front() {
                 state.promised = state.promised.saturating_sub(1);
                 drop(state);
                 runnable.run();
-                self.jobs_done(handle, 1);
+                if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    all_done();
+                }
                 state = lock(&self.state);
                 continue;
             }
@@ -145,15 +159,6 @@ impl BlockingPool {
         self.in_flight.load(Ordering::SeqCst) != 0
     }
 
-    /// Counts `jobs` out of `in_flight`; the last one out wakes the workers of a
-    /// paused runtime, which may now auto-advance.
-    fn jobs_done(&self, handle: &Handle, jobs: usize) {
-        let before = self.in_flight.fetch_sub(jobs, Ordering::SeqCst);
-        if before == jobs && handle.shared.timers.clock.is_paused() {
-            handle.shared.parking.unpark_each();
-        }
-    }
-
     /// Refuses new jobs, drops the queued jobs no thread was started or woken for,
     /// and lets idle threads exit once the rest ran.
     pub(crate) fn shutdown(&self) {
@@ -164,7 +169,7 @@ impl BlockingPool {
             state.queue.split_off(keep)
         };
         self.condvar.notify_all();
-        // Not `jobs_done`: the runtime is going away, nobody needs waking.
+        // No `all_done`: the runtime is going away, nobody needs waking.
         self.in_flight.fetch_sub(dropped.len(), Ordering::SeqCst);
         drop(dropped);
     }

@@ -135,7 +135,7 @@ impl Driver {
                 WAKER_TOKEN => {}
                 TIMER_TOKEN => precise.on_expired(),
                 #[cfg(unix)]
-                SIGNAL_TOKEN => crate::signal::dispatch(),
+                SIGNAL_TOKEN => crate::signal::registry::dispatch(),
                 _ => io_events = true,
             }
         }
@@ -153,7 +153,7 @@ impl Driver {
         if self.signal_pipe.get().is_some() {
             return Ok(());
         }
-        let mut pipe = mio::net::UnixStream::from_std(crate::signal::receiver()?);
+        let mut pipe = mio::net::UnixStream::from_std(crate::signal::registry::receiver()?);
         self.reactor
             .registry()
             .register(&mut pipe, SIGNAL_TOKEN, mio::Interest::READABLE)?;

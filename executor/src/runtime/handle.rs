@@ -12,7 +12,9 @@ use super::metrics::{self, RuntimeMetrics};
 use super::shared::Handle;
 use super::worker::Wake;
 use crate::loom::sync::Arc;
-use crate::task::JoinHandle;
+use crate::task::abort::{AbortFlag, Remote};
+use crate::task::id::{CurrentTask, Id};
+use crate::task::join::{JoinError, JoinHandle};
 
 impl Handle {
     /// The handle of the runtime the current thread is in.
@@ -89,22 +91,22 @@ impl Handle {
         R: Send + 'static,
     {
         let pool_handle = self.clone();
-        let id = crate::task::Id::next();
-        let abort = crate::task::AbortFlag::default();
+        let id = Id::next();
+        let abort = AbortFlag::default();
         let job_abort = abort.clone();
         let (runnable, task) = async_task::spawn(
             async move {
-                let _current = crate::task::CurrentTask::enter(id);
+                let _current = CurrentTask::enter(id);
                 if job_abort.is_set() {
                     // Aborted while queued: never started, so it can be cancelled.
-                    return Err(crate::task::JoinError::cancelled(id));
+                    return Err(JoinError::cancelled(id));
                 }
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-                    .map_err(|payload| crate::task::JoinError::panic(id, payload))
+                    .map_err(|payload| JoinError::panic(id, payload))
             },
-            move |runnable| pool_handle.shared.blocking.schedule(&pool_handle, runnable),
+            move |runnable| super::worker_thread::schedule_blocking(&pool_handle, runnable),
         );
-        let remote = crate::task::Remote::new(abort, runnable.waker());
+        let remote = Remote::new(abort, runnable.waker());
         runnable.schedule();
         JoinHandle::new(task.fallible(), id, remote)
     }
@@ -219,8 +221,8 @@ fn cancelled_handle<T: Send + 'static>() -> JoinHandle<T> {
         |_runnable| {},
     );
     drop(runnable);
-    let remote = crate::task::Remote::new(crate::task::AbortFlag::default(), Waker::noop().clone());
-    JoinHandle::new(task.fallible(), crate::task::Id::next(), remote)
+    let remote = Remote::new(AbortFlag::default(), Waker::noop().clone());
+    JoinHandle::new(task.fallible(), Id::next(), remote)
 }
 
 impl fmt::Debug for Handle {

@@ -113,7 +113,7 @@ impl Shared {
             parking,
             timers,
             registry: Registry::new(workers.next_power_of_two() * 4),
-            blocking: BlockingPool::new(max_blocking_threads, thread_name.clone()),
+            blocking: BlockingPool::new(max_blocking_threads),
             idle_cores: Mutex::new(Vec::new()),
             counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
             thread_name,

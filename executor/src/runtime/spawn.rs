@@ -16,7 +16,9 @@ use std::task::{Context, Poll};
 use super::registry::TaskKey;
 use super::shared::Handle;
 use super::worker::Wake;
-use crate::task::{AbortFlag, CurrentTask, Id, JoinError, JoinHandle, Remote, TaskOutput};
+use crate::task::abort::{AbortFlag, Remote};
+use crate::task::id::{CurrentTask, Id};
+use crate::task::join::{JoinError, JoinHandle, TaskOutput};
 
 /// Creates the task for `future` on `handle`'s runtime, registering it, and returns
 /// its runnable (not yet scheduled) and join handle. `None` after shutdown.

@@ -1,5 +1,6 @@
-//! Starting worker threads: at build, and for `block_in_place`, which hands a
-//! worker's core to a fresh thread that carries on as the same worker.
+//! Starting the runtime's threads: worker threads at build and for
+//! `block_in_place` (which hands a worker's core to a fresh thread that carries on
+//! as the same worker), and the blocking pool's threads when it asks for one.
 //!
 //! # Ground rules
 //! Every worker thread is counted in the runtime's live threads
@@ -8,6 +9,10 @@
 
 use std::rc::Rc;
 
+use async_task::Runnable;
+
+use super::blocking::Queued;
+use super::config::ThreadHooks;
 use super::shared::Flavor;
 use super::worker::run;
 use super::worker_core::Core;
@@ -26,7 +31,7 @@ pub(crate) fn spawn_worker_thread(
     let spawned = std::thread::Builder::new().name(name).spawn(move || {
         let worker = Rc::new(WorkerContext::new(core));
         {
-            let _hooks = super::config::ThreadHooks::start(&handle.shared.config);
+            let _hooks = ThreadHooks::start(&handle.shared.config);
             let _enter = context::enter(handle.clone(), Some(worker.clone()));
             run(&handle, &worker, None);
             // Drop the tasks still queued while the context is entered. Dropping the
@@ -70,6 +75,35 @@ pub(crate) fn hand_off_core() {
             panic!(
                 "ticktock: `block_in_place` could not start a replacement worker thread: {error}"
             );
+        }
+    });
+}
+
+/// The schedule function of `spawn_blocking` jobs: queues the job on the pool and
+/// starts the thread the pool asks for, if any.
+pub(crate) fn schedule_blocking(handle: &Handle, runnable: Runnable) {
+    let pool = &handle.shared.blocking;
+    if pool.schedule(runnable) == Queued::StartThread {
+        let thread_handle = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{}-blocking", handle.shared.thread_name))
+            .spawn(move || run_blocking_thread(&thread_handle));
+        if let Err(error) = spawned {
+            pool.thread_not_started();
+            panic!("ticktock: failed to start a blocking thread: {error}");
+        }
+    }
+}
+
+/// A blocking-pool thread: the thread hooks, the runtime's context, the pool's loop.
+fn run_blocking_thread(handle: &Handle) {
+    let shared = &handle.shared;
+    let _hooks = ThreadHooks::start(&shared.config);
+    let _enter = context::enter(handle.clone(), None);
+    shared.blocking.run_thread(&|| {
+        // The last job in flight ended: a paused runtime may auto-advance now.
+        if shared.timers.clock.is_paused() {
+            shared.parking.unpark_each();
         }
     });
 }

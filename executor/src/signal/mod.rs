@@ -35,10 +35,8 @@
 //! });
 //! ```
 
-mod registry;
+pub(crate) mod registry;
 pub mod unix;
-
-pub(crate) use registry::{dispatch, receiver};
 
 use std::io;
 

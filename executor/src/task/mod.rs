@@ -19,9 +19,9 @@
 //! });
 //! ```
 
-mod abort;
-mod id;
-mod join;
+pub(crate) mod abort;
+pub(crate) mod id;
+pub(crate) mod join;
 mod join_set;
 mod local;
 mod yield_now;
@@ -30,9 +30,7 @@ use std::future::Future;
 
 pub use abort::AbortHandle;
 pub(crate) use abort::{AbortFlag, Remote};
-pub(crate) use id::CurrentTask;
 pub use id::{id, try_id, Id};
-pub(crate) use join::TaskOutput;
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use local::{spawn_local, LocalEnterGuard, LocalSet, RunUntil};
