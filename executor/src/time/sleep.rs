@@ -40,6 +40,18 @@ pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 /// clock, and then it fires at the next expiry pass, never early.
 const FRESH_READ_WINDOW: Nanos = 100_000_000;
 
+/// Whether the deadline `when` has passed on `slot`'s clock. The thread's last
+/// reading decides for free when it is already past `when`. A near deadline may
+/// have passed since that reading (the thread ran a long poll, or the sleep was
+/// reset long before this poll): one fresh reading then decides, so an
+/// `Interval` that fell behind hands out its missed ticks back to back. Far
+/// deadlines skip it (the churned 30 s timeout pays one clock read, in
+/// `sleep()`, and a far reset none).
+fn has_passed(slot: &TimerSlot, when: Nanos) -> bool {
+    let recent = slot.recent_nanos();
+    when <= recent || (when - recent <= FRESH_READ_WINDOW && when <= slot.now_nanos())
+}
+
 /// The deadline `duration` from now, in nanoseconds since the process epoch,
 /// saturating at the far future: one clock read, no `Instant` arithmetic.
 pub(crate) fn deadline_nanos_after(duration: Duration) -> Nanos {
@@ -220,18 +232,15 @@ impl Sleep {
         let this = self.get_mut();
         this.deadline = DeadlineWord::new(deadline);
         let when = this.deadline.nanos();
-        let now = match &this.registration {
-            Some(registration) => registration.slot.now_nanos(),
-            None => crate::context::now_nanos_for_current(),
-        };
-        if when <= now {
-            // Passed already: complete at the next poll without a timer pass.
-            // The entry is released; a later reset registers a new one.
-            this.deadline.set_elapsed();
-            this.deregister();
-            return;
-        }
+        // An unregistered sleep makes the same check at its first poll.
         if let Some(registration) = this.registration.as_mut() {
+            if has_passed(&registration.slot, when) {
+                // Passed already: complete at the next poll without a timer pass.
+                // The entry is released; a later reset registers a new one.
+                this.deadline.set_elapsed();
+                this.deregister();
+                return;
+            }
             registration.with_store(|slot, store, key| {
                 if store.reset(key, when)? {
                     // Under the lock: `next_when` is only ever written under it.
@@ -276,13 +285,7 @@ impl Sleep {
         // The thread's last clock reading (usually the one `sleep()` just made):
         // a deadline at or before it has passed. A later one is registered even if
         // it passed since; it is then due at once and the next expiry pass fires it.
-        let recent = slot.recent_nanos();
-        // A near deadline may have passed since that reading (the thread ran a long
-        // poll, or the sleep was reset long before this poll): one fresh reading
-        // then decides, so an `Interval` that fell behind hands out its missed
-        // ticks back to back. Far deadlines skip it (the churned 30 s timeout
-        // pays one clock read, in `sleep()`).
-        if when <= recent || (when - recent <= FRESH_READ_WINDOW && when <= slot.now_nanos()) {
+        if has_passed(&slot, when) {
             self.deadline.set_elapsed();
             return Poll::Ready(());
         }
