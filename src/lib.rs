@@ -1,8 +1,9 @@
 //! # ticktock
 //!
 //! An async runtime whose timers are built the way Go's runtime builds them — one
-//! 4-ary timer heap per worker, lazy deletion with compaction, idle workers stealing
-//! expired timers, a poller woken only by earlier deadlines — and made leak-proof by
+//! timer store per worker (Go's 4-ary heap for near deadlines, a hierarchical wheel
+//! for far ones), idle workers stealing expired timers, a poller woken only by
+//! earlier deadlines — and made leak-proof by
 //! Rust ownership: dropping a `Sleep`, `Interval` or `Timeout` frees its timer, so
 //! Go's classic leaks (a `Ticker` never stopped, `time.After` in a loop) cannot
 //! happen. The API uses tokio's names.
@@ -11,12 +12,17 @@
 //! `ticktock-executor`, the timer data structures in `ticktock-timer`.
 //!
 //! # The timer model
-//! - **Per-worker heaps.** A `Sleep` registers, on its first poll, in the 4-ary
-//!   min-heap of the worker polling it (threads that are not workers share one more
-//!   heap). Deadlines are kept in nanoseconds since the runtime started.
-//! - **Cheap cancel and reset.** Dropping a sleep marks its heap element stale in
-//!   O(1); stale elements are removed when they reach the top, or all at once when
-//!   they exceed a quarter of the heap. `Sleep::reset` reuses the entry.
+//! - **Per-worker stores.** A `Sleep` registers, on its first poll, in the timer
+//!   store of the worker polling it (threads that are not workers share one more
+//!   store). Deadlines are kept in nanoseconds since the runtime started.
+//! - **Two tiers.** Deadlines within about a millisecond sit in an exact 4-ary
+//!   min-heap; later ones in a hierarchical wheel, from which they cascade into the
+//!   heap as their time comes. Everything fires from the heap, at its nanosecond
+//!   deadline.
+//! - **Cheap cancel and reset, at any scale.** Dropping a far sleep takes it out of
+//!   its wheel bucket in O(1); a near one's heap element goes stale in O(1) and is
+//!   removed at the top or when stale elements exceed a quarter of the heap.
+//!   `Sleep::reset` reuses the entry and moves it between buckets in O(1).
 //! - **Stealing.** A worker with nothing to run fires the due timers of every other
 //!   worker's heap, so a worker stuck in blocking code does not delay its timers.
 //! - **Parking.** One parked worker sleeps in the mio poller until the earliest
@@ -79,6 +85,6 @@ pub use ticktock_executor::hyper;
 #[cfg(feature = "macros")]
 pub use ticktock_macros::{main, test};
 
-/// The timer data structures (per-worker 4-ary heap store), for inspection and
+/// The timer data structures (per-worker store: heap and wheel), for inspection and
 /// for building other schedulers on them.
 pub use ticktock_timer as timer;

@@ -1,12 +1,13 @@
-//! The ticktock scheduler: work-stealing workers, each with its own 4-ary timer
-//! heap, parking in a mio poller, and the `task` and `time` APIs in tokio's
+//! The ticktock scheduler: work-stealing workers, each with its own timer store
+//! (an exact 4-ary heap for near deadlines, a wheel for far ones), parking in a
+//! mio poller, and the `task` and `time` APIs in tokio's
 //! vocabulary. Users normally depend on the `ticktock` facade crate, which
 //! re-exports everything here.
 //!
 //! # Architecture in one paragraph
 //! A [`Runtime`] owns N workers. Each worker has a local run queue (crossbeam-deque)
-//! with a LIFO slot, and a timer store (a 4-ary min-heap over slab entries, from
-//! `ticktock-timer`). Tasks are `async-task` raw tasks. A worker with nothing to run
+//! with a LIFO slot, and a timer store (slab entries, a 4-ary min-heap for near
+//! deadlines and a hierarchical wheel for far ones, from `ticktock-timer`). Tasks are `async-task` raw tasks. A worker with nothing to run
 //! fires its due timers, steals due timers from the other workers' stores, steals
 //! tasks, then parks: one parked worker sleeps in the mio poller until the earliest
 //! deadline of all stores; the others sleep on condition variables. A timer earlier

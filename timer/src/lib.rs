@@ -1,6 +1,7 @@
-//! Timer data structures for ticktock: one [`TimerStore`] per worker, a slab of entries plus a
-//! 4-ary min-heap of deadlines, with lazy deletion, compaction and migration. No threads, no I/O,
-//! no `unsafe`: the executor wraps each store in its own lock and drives it.
+//! Timer data structures for ticktock: one [`TimerStore`] per worker, a slab of entries plus two
+//! tiers of deadlines (an exact 4-ary min-heap for the near ones, a hierarchical wheel for far
+//! ones), with lazy deletion, compaction and migration. No threads, no I/O, no `unsafe`: the
+//! executor wraps each store in its own lock and drives it.
 //!
 //! # The algorithm (after Go's runtime timers)
 //! Go keeps one timer heap per P (per scheduler slot) rather than one global structure, so timer
@@ -9,11 +10,19 @@
 //!
 //! - a **slab** of entries, one per timer handle. The handle keeps the slab index
 //!   ([`TimerKey`]); the entry holds the state, the deadline and the waker.
-//! - a **4-ary min-heap** of 16-byte elements `(when, key, seq)`. Four children per node halve the
-//!   depth of a binary heap and keep siblings within 64 bytes; elements are plain values, so sifts
-//!   never write into the slab.
+//! - a **4-ary min-heap** of 16-byte elements `(when, key, seq)` for deadlines inside the current
+//!   window of about a millisecond (the *near tier*). Four children per node halve the depth of a
+//!   binary heap and keep siblings within 64 bytes; elements are plain values, so sifts never
+//!   write into the slab.
+//! - a **hierarchical wheel** (the *far tier*, as Linux splits its timer wheel from its hrtimers):
+//!   8 levels of 64 unsorted buckets of slab keys. A far deadline goes to a bucket in O(1) and
+//!   leaves it in O(1); when the store's clock reaches a bucket, its entries cascade to a lower
+//!   level or, once near, into the heap with their exact deadlines. A timeout cancelled before
+//!   its bucket comes due (the common case) never touches the heap, so arming and cancelling cost
+//!   the same at a million live timers as at none. Nothing fires from the wheel: precision stays
+//!   at the nanosecond.
 //!
-//! **Lazy deletion.** Cancelling a timer does not search the heap: the entry is marked Cancelled
+//! **Lazy deletion (heap).** Cancelling a near timer does not search the heap: the entry is marked Cancelled
 //! and its element becomes *stale*, to be dropped when it reaches the top or at the next
 //! compaction. Re-arming earlier bumps the entry's sequence number, which turns the old element
 //! stale (an element is live iff its `seq` matches its Waiting entry's), and pushes a new one.
@@ -31,8 +40,9 @@
 //! empty heap release large allocations.
 //!
 //! **Cleaning the top.** Before an insert and when asked for the next deadline, the store pops
-//! stale elements off the top and re-sifts early ones (Go's `cleantimers`), so
-//! [`TimerStore::next_deadline`] is exact and a worker never sleeps until a cancelled deadline.
+//! stale elements off the top and re-sifts early ones (Go's `cleantimers`), so the heap's part of
+//! [`TimerStore::next_deadline`] is exact; the wheel's part is a bucket's recorded minimum, a lower
+//! bound, so a worker may wake early to cascade a bucket but never sleeps past a deadline.
 //!
 //! **Migration.** When a worker goes away its timers must keep firing. Go's `moveTimers` moves
 //! them to another P; [`TimerStore::migrate_into`] moves every Waiting entry to another store and

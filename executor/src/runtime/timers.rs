@@ -2,7 +2,7 @@
 //! workers, each behind its own lock, and the operations that fire and steal timers.
 //!
 //! # What it owns
-//! - [`TimerSlot`]: a [`TimerStore`] (the 4-ary heap from `ticktock-timer`) behind a
+//! - [`TimerSlot`]: a [`TimerStore`] (heap and wheel, from `ticktock-timer`) behind a
 //!   mutex, plus `next_when`, the store's earliest deadline published in an atomic
 //!   (Go's `timer0When`) so other workers and the poller read it without the lock.
 //! - [`Timers`]: all slots of a runtime and the [`Clock`] deadlines are measured

@@ -2,12 +2,14 @@
 //! ticktock's per-worker timer heaps.
 //!
 //! # The timer model
-//! Every worker owns a 4-ary min-heap of deadlines (Go's design). A [`Sleep`]
-//! registers in the heap of the worker that first polls it, in nanoseconds (no
-//! rounding to milliseconds), and fires when that worker, or any idle worker stealing
-//! expired timers, finds its deadline passed. A parked worker sleeps in the poller
-//! until the earliest deadline of all heaps; registering an earlier deadline wakes it,
-//! a later one does not.
+//! Every worker owns a timer store (Go's design): near deadlines in a 4-ary
+//! min-heap, far ones in a hierarchical wheel that cascades them into the heap as
+//! their time comes. A [`Sleep`] registers in the store of the worker that first
+//! polls it, in nanoseconds (no rounding to milliseconds), and fires when that
+//! worker, or any idle worker stealing expired timers, finds its deadline passed. A
+//! parked worker sleeps in the poller until the earliest deadline of all stores;
+//! registering an earlier deadline wakes it only if it would otherwise wake too late
+//! by more than a small slack, and a later one never does.
 //!
 //! # Guarantees
 //! - Never early: a sleep completes at or after its deadline.
