@@ -53,6 +53,36 @@ impl<W> TimerStore<W> {
     /// assert_eq!(heir.reset(moved.key, 50), Ok(true));
     /// ```
     pub fn migrate_into(&mut self, dst: &mut TimerStore<W>) -> usize {
+        self.migrate_some_into(dst, usize::MAX)
+    }
+
+    /// [`migrate_into`](Self::migrate_into) a slice at a time, so a caller that guards stores with
+    /// locks can move a large store without holding both locks for long: moves every near (heap)
+    /// entry, which are few, plus up to `max` far (wheel) entries, and returns how many it moved.
+    /// The store is empty of Waiting entries once [`live`](Self::live) is 0; until then its
+    /// remaining timers still fire from it as usual.
+    ///
+    /// # Panics
+    /// If both stores have the same id (tombstones could not say where entries went).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ticktock_timer::{StoreId, TimerStore};
+    /// let mut retiring = TimerStore::new(StoreId(0));
+    /// let mut heirs = [TimerStore::new(StoreId(1)), TimerStore::new(StoreId(2))];
+    /// for i in 0..10u64 {
+    ///     retiring.insert((i + 1) << 40, i); // far: in the wheel
+    /// }
+    /// // Spread over the heirs, two at a time.
+    /// let mut turn = 0;
+    /// while retiring.live() > 0 {
+    ///     retiring.migrate_some_into(&mut heirs[turn % 2], 2);
+    ///     turn += 1;
+    /// }
+    /// assert_eq!((heirs[0].live(), heirs[1].live()), (6, 4));
+    /// ```
+    pub fn migrate_some_into(&mut self, dst: &mut TimerStore<W>, max: usize) -> usize {
         assert_ne!(
             self.id, dst.id,
             "ticktock-timer: migrate_into between two stores with the same id"
@@ -83,9 +113,15 @@ impl<W> TimerStore<W> {
                 move_entry(entry);
             }
         });
-        self.wheel.drain(|key| move_entry(&mut slab[key as usize]));
-        debug_assert_eq!(moved, self.live, "every Waiting entry is in one tier");
-        self.live = 0;
+        let mut far = 0;
+        while far < max {
+            let Some(key) = self.wheel.pop_any() else {
+                break;
+            };
+            move_entry(&mut slab[key as usize]);
+            far += 1;
+        }
+        self.live -= moved;
         self.stats.migrated_out += moved as u64;
         dst.stats.migrated_in += moved as u64;
         self.release_slab();

@@ -233,6 +233,20 @@ impl Wheel {
         self.cursor = self.cursor.max(to);
     }
 
+    /// Removes and returns one key (the last of the earliest occupied bucket), or `None` if the
+    /// wheel is empty. O(LEVELS). For migrating a store a slice at a time.
+    pub(crate) fn pop_any(&mut self) -> Option<u32> {
+        let (bucket, _) = self.next_due_bucket()?;
+        let keys = &mut self.buckets[bucket];
+        let key = keys.pop();
+        self.len -= 1;
+        if keys.is_empty() {
+            self.occupied[bucket / SLOTS] &= !(1 << (bucket % SLOTS));
+            self.mins[bucket] = EMPTY_MIN;
+        }
+        key
+    }
+
     /// Removes every key, keeping the bucket table; hands each to `f`.
     pub(crate) fn drain(&mut self, mut f: impl FnMut(u32)) {
         for bucket in 0..BUCKETS {

@@ -277,11 +277,21 @@ impl Harness {
             Op::Migrate { from } => {
                 let to = (from + 1) % STORES;
                 let (a, b) = self.stores.split_at_mut(1);
-                let moved = if from == 0 {
-                    a[0].migrate_into(&mut b[0])
+                // A slice at a time (three far entries per step), as a retiring worker does.
+                let (src, dst) = if from == 0 {
+                    (&mut a[0], &mut b[0])
                 } else {
-                    b[0].migrate_into(&mut a[0])
+                    (&mut b[0], &mut a[0])
                 };
+                let mut moved = 0;
+                loop {
+                    moved += src.migrate_some_into(dst, 3);
+                    src.verify();
+                    dst.verify();
+                    if src.live() == 0 {
+                        break;
+                    }
+                }
                 let mut expected = 0;
                 for h in self.handles.iter_mut().filter(|h| h.home == from) {
                     if let Timer::Armed(_) = h.timer {
