@@ -21,9 +21,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 
 use super::shared::Flavor;
+use super::shared::Handle;
 use super::worker::{self, Exit, MainFuture};
 use super::worker_core::Core;
-use super::Handle;
 use crate::context::{self, WorkerContext};
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};

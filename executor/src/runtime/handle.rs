@@ -178,7 +178,7 @@ impl Handle {
     /// drop(kept);
     /// assert!(rt.handle().timer_sites().is_empty());
     /// ```
-    pub fn timer_sites(&self) -> Vec<super::TimerSite> {
+    pub fn timer_sites(&self) -> Vec<super::sites::TimerSite> {
         super::sites::timer_sites(&self.shared)
     }
 

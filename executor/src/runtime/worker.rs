@@ -32,10 +32,10 @@
 use async_task::Runnable;
 
 use super::park::park;
+use super::shared::Handle;
 use super::shared::Shared;
 use super::timers::LockWait;
 use super::worker_core::{Core, Placement, Visible, EVENT_INTERVAL};
-use super::Handle;
 use crate::context::{self, WorkerContext};
 
 /// Tasks a current-thread `block_on` runs between two polls of its woken main

@@ -14,9 +14,9 @@ use async_task::Runnable;
 use super::blocking::Queued;
 use super::config::ThreadHooks;
 use super::shared::Flavor;
+use super::shared::Handle;
 use super::worker::run;
 use super::worker_core::Core;
-use super::Handle;
 use crate::context::{self, WorkerContext};
 
 /// Starts a worker thread driving `core`, counted in the runtime's live threads.

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
-use super::Id;
+use super::id::Id;
 
 /// A task's abort flag, as its wrapper future sees it.
 #[derive(Clone, Default)]

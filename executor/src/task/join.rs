@@ -27,8 +27,8 @@ use std::task::{Context, Poll};
 
 use async_task::FallibleTask;
 
-use super::abort::Remote;
-use super::{AbortHandle, Id};
+use super::abort::{AbortHandle, Remote};
+use super::id::Id;
 
 /// What a task produces: its output, or why it has none.
 pub(crate) type TaskOutput<T> = Result<T, JoinError>;
