@@ -81,6 +81,9 @@ pub use ticktock_executor::signal;
 #[cfg(feature = "hyper")]
 pub use ticktock_executor::hyper;
 
+#[cfg(feature = "http")]
+pub use ticktock_executor::serve;
+
 // The attribute macros; their docs and examples come from `ticktock-macros`.
 #[cfg(feature = "macros")]
 pub use ticktock_macros::{main, test};

@@ -50,6 +50,8 @@ mod io;
 mod loom;
 pub mod net;
 pub mod runtime;
+#[cfg(feature = "http")]
+pub mod serve;
 #[cfg(unix)]
 pub mod signal;
 pub mod task;
@@ -60,6 +62,9 @@ pub use runtime::{
     Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TimerMetrics, TimerSite, WorkerMetrics,
 };
 pub use task::spawn;
+
+#[cfg(feature = "http")]
+pub use serve::serve;
 
 /// Compile-time checks that the types users share across threads are `Send`/`Sync`
 /// where tokio's are.

@@ -114,6 +114,12 @@ fn shutting_down_error() -> std::io::Error {
     std::io::Error::other(SHUTTING_DOWN)
 }
 
+/// Whether `error` is the one a listener's accept returns once the runtime drains.
+#[allow(dead_code)] // used by `serve` (feature `http`)
+pub(crate) fn is_shutting_down(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::Other && error.to_string() == SHUTTING_DOWN
+}
+
 /// Compile-time checks: sockets can move between tasks and be shared by reference.
 #[allow(dead_code)]
 fn _assert_send_sync() {
