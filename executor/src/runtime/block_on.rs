@@ -175,5 +175,6 @@ fn drive_core<F: Future>(handle: &Handle, core: Box<Core>, future: F) -> F::Outp
             park_on(main.future)
         }
         Exit::CoreGone => unreachable!("ticktock: current-thread cores are never handed off"),
+        Exit::Retire => unreachable!("ticktock: current-thread runtimes are never resized"),
     }
 }

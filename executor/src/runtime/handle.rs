@@ -182,6 +182,51 @@ impl Handle {
         super::sites::timer_sites(&self.shared)
     }
 
+    /// Asks for `threads` worker threads on a running multi-thread runtime, between
+    /// 1 and the bound set by [`Builder::max_worker_threads`](crate::Builder::max_worker_threads).
+    ///
+    /// Returns once the change is *requested*, without waiting for it: a grow has
+    /// started its threads (with empty timer stores; new timers and stealing fill
+    /// them), while each worker dropped by a shrink retires on its own thread after
+    /// its current poll: it hands its queued tasks to the global queue and moves its
+    /// pending timers to the surviving workers' stores, spread over them a slice at a
+    /// time (Go's `moveTimers`, but without stopping the world: the other workers keep
+    /// running tasks and firing timers meanwhile). Safe to call from a task, and
+    /// again before an earlier change completed (the last call wins).
+    /// [`RuntimeMetrics::active_workers`](crate::RuntimeMetrics::active_workers)
+    /// counts the threads there are now.
+    ///
+    /// # Panics
+    /// Panics on a current-thread runtime, and if `threads` is outside
+    /// `1..=max_worker_threads`.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.handle().set_worker_threads(1);
+    /// assert_eq!(rt.handle().worker_threads(), 1);
+    /// assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+    /// ```
+    #[track_caller]
+    pub fn set_worker_threads(&self, threads: usize) {
+        super::retire::resize(self, threads);
+    }
+
+    /// The worker count last asked for (at build time or by
+    /// [`Handle::set_worker_threads`]); 1 on a current-thread runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread().worker_threads(3).build().unwrap();
+    /// assert_eq!(rt.handle().worker_threads(), 3);
+    /// ```
+    pub fn worker_threads(&self) -> usize {
+        self.shared.elastic.target()
+    }
+
     /// The runtime's name, if [`Builder::name`](crate::Builder::name) gave it one.
     ///
     /// # Examples

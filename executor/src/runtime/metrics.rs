@@ -21,8 +21,17 @@ use super::shared::Shared;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RuntimeMetrics {
-    /// Number of workers.
+    /// Number of worker slots: the most workers the runtime can have
+    /// ([`Builder::max_worker_threads`](crate::Builder::max_worker_threads)).
     pub workers: usize,
+    /// Worker slots that have a thread now (a retiring worker counts until its
+    /// thread exits). Follows [`Handle::set_worker_threads`](crate::Handle::set_worker_threads).
+    pub active_workers: usize,
+    /// Worker threads started by resizes (not those started at build time).
+    pub workers_started: u64,
+    /// Workers retired by resizes (counted when the retired thread exits, after
+    /// its tasks and timers were handed over).
+    pub workers_retired: u64,
     /// Tasks spawned and not yet finished.
     pub alive_tasks: usize,
     /// Tasks spawned since the runtime started (`spawn_blocking` jobs excluded).
@@ -34,7 +43,7 @@ pub struct RuntimeMetrics {
     /// Times a newly registered timer with an earlier deadline than the poller's
     /// woke the poller (Go's `wakeNetPoller`). Later deadlines never count here.
     pub earlier_deadline_wakeups: u64,
-    /// One entry per worker.
+    /// One entry per worker slot (a slot without a thread keeps its counters).
     pub per_worker: Vec<WorkerMetrics>,
     /// The store of threads that are not workers (`block_on` callers and others).
     pub external_timers: TimerMetrics,
@@ -145,6 +154,9 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
         .collect();
     RuntimeMetrics {
         workers: shared.workers(),
+        active_workers: shared.elastic.threads_alive(),
+        workers_started: shared.elastic.started.load(Ordering::Relaxed),
+        workers_retired: shared.elastic.retired.load(Ordering::Relaxed),
         alive_tasks: shared.registry.len(),
         spawned_tasks: shared.registry.spawned(),
         injector_depth: shared.injector.len(),

@@ -20,9 +20,11 @@
 //! | mechanism | `blocking.rs` | the `spawn_blocking` pool (see its note in design.md) |
 //! | shared state | `shared.rs` | the one struct every thread of a runtime shares; [`Handle`]'s declaration |
 //! | shared state | `worker_core.rs` | a worker's core and its queue policy |
+//! | shared state | `elastic.rs` | which worker slots have a thread: the resize state machine |
 //! | behaviour | `worker.rs` | the worker loop, search, firing timers onto the core |
 //! | behaviour | `park.rs` | the park policy: where and how long a worker sleeps |
 //! | behaviour | `worker_thread.rs` | starting worker threads, `block_in_place`'s hand-off |
+//! | behaviour | `retire.rs` | resizing: starting workers, retiring them and moving their timers |
 //! | behaviour | `block_on.rs` | blocking a thread on a future |
 //! | behaviour | `spawn.rs` | the wrapper every spawned task runs in |
 //! | behaviour | `handle.rs` | [`Handle`]'s methods |
@@ -39,6 +41,7 @@ pub(crate) mod clock;
 mod config;
 mod counters;
 mod driver;
+mod elastic;
 mod handle;
 mod idle;
 mod lifo;
@@ -51,6 +54,7 @@ mod parking;
 mod poller_deadline;
 mod precise;
 mod registry;
+mod retire;
 pub(crate) mod shared;
 mod sites;
 mod spawn;
@@ -96,6 +100,7 @@ const DEFAULT_THREAD_NAME: &str = "ticktock-worker";
 pub struct Builder {
     flavor: Flavor,
     worker_threads: Option<usize>,
+    max_worker_threads: Option<usize>,
     thread_name: String,
     max_blocking_threads: usize,
     config: config::Config,
@@ -114,6 +119,7 @@ impl Builder {
         Builder {
             flavor: Flavor::MultiThread,
             worker_threads: None,
+            max_worker_threads: None,
             thread_name: DEFAULT_THREAD_NAME.to_string(),
             max_blocking_threads: blocking::DEFAULT_MAX_BLOCKING_THREADS,
             config: config::Config::default(),
@@ -152,6 +158,37 @@ impl Builder {
         assert!(threads > 0, "ticktock: `worker_threads` must be at least 1");
         if self.flavor == Flavor::MultiThread {
             self.worker_threads = Some(threads);
+        }
+        self
+    }
+
+    /// The most workers [`Handle::set_worker_threads`] may ask for (multi-thread
+    /// flavor; ignored by current-thread). Defaults to the initial count
+    /// ([`Builder::worker_threads`]), and is raised to it if smaller. Each worker
+    /// slot (queue, timer store, counters) is allocated at build time; a slot
+    /// without a thread costs a few hundred bytes and nothing at run time.
+    ///
+    /// # Panics
+    /// Panics if `threads` is zero.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .max_worker_threads(4)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.handle().set_worker_threads(4);
+    /// assert_eq!(rt.handle().worker_threads(), 4);
+    /// ```
+    #[track_caller]
+    pub fn max_worker_threads(&mut self, threads: usize) -> &mut Builder {
+        assert!(
+            threads > 0,
+            "ticktock: `max_worker_threads` must be at least 1"
+        );
+        if self.flavor == Flavor::MultiThread {
+            self.max_worker_threads = Some(threads);
         }
         self
     }
@@ -444,13 +481,14 @@ impl Builder {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        let queues: Vec<Worker<_>> = (0..workers).map(|_| Worker::new_fifo()).collect();
+        let max = self.max_worker_threads.unwrap_or(workers).max(workers);
+        let queues: Vec<Worker<_>> = (0..max).map(|_| Worker::new_fifo()).collect();
         let stealers = queues.iter().map(Worker::stealer).collect();
         assert!(
             !(self.start_paused && self.flavor == Flavor::MultiThread),
             "ticktock: `start_paused` requires a current-thread runtime (`Builder::new_current_thread`)"
         );
-        let parking = Arc::new(Parking::new(workers)?);
+        let parking = Arc::new(Parking::new(max)?);
         let mut shared = Shared::new(
             self.flavor,
             stealers,
@@ -459,6 +497,7 @@ impl Builder {
             self.thread_name.clone(),
         );
         shared.config = self.config.clone();
+        shared.elastic = elastic::Elastic::new(max, workers);
         if self.start_paused {
             shared.timers.clock.pause();
         }
@@ -466,11 +505,20 @@ impl Builder {
             shared: Arc::new(shared),
         };
         let config = &handle.shared.config;
-        let cores = queues.into_iter().enumerate().map(|(index, queue)| {
+        let mut cores = Vec::with_capacity(workers);
+        for (index, queue) in queues.into_iter().enumerate() {
             let mut core = Box::new(Core::new(index, queue));
             core.configure(config);
-            core
-        });
+            if index < workers {
+                handle.shared.elastic.push_slot(elastic::SlotState::Running);
+                cores.push(core);
+            } else {
+                handle
+                    .shared
+                    .elastic
+                    .push_slot(elastic::SlotState::Stopped(core));
+            }
+        }
         let mut threads = Vec::new();
         match self.flavor {
             Flavor::CurrentThread => {

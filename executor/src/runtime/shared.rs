@@ -15,6 +15,7 @@
 //! | `draining` | set once by a graceful shutdown; listeners stop accepting | `shutdown_timeout` sets, listeners read |
 //! | `shutdown` | set once; nothing is scheduled after it | shutdown sets, everyone reads |
 //! | `config` | name, scheduling intervals, thread hooks | `build` sets; read-only after |
+//! | `elastic` | the target worker count and which worker slots have a thread | resizes, retiring workers; see `elastic.rs` |
 //!
 //! # Invariants
 //! - After `shutdown` is set, a scheduled task is dropped instead of queued, which
@@ -29,6 +30,7 @@ use crossbeam_deque::{Injector, Stealer};
 
 use super::blocking::BlockingPool;
 use super::counters::WorkerCounters;
+use super::elastic::Elastic;
 use super::lifo::LifoCell;
 use super::parking::Parking;
 use super::registry::Registry;
@@ -88,6 +90,9 @@ pub(crate) struct Shared {
     pub(crate) thread_name: String,
     /// The builder's settings (name, intervals, hooks); set by `build`, then read-only.
     pub(crate) config: super::config::Config,
+    /// Worker slots with and without threads (`Handle::set_worker_threads`); set
+    /// by `build`.
+    pub(crate) elastic: Elastic,
     threads: Mutex<usize>,
     threads_changed: Condvar,
     /// Set when a graceful shutdown starts: listeners stop accepting, tasks finish.
@@ -118,6 +123,7 @@ impl Shared {
             counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
             thread_name,
             config: super::config::Config::default(),
+            elastic: Elastic::new(workers, workers),
             threads: Mutex::new(0),
             threads_changed: Condvar::new(),
             draining: AtomicBool::new(false),
@@ -125,7 +131,7 @@ impl Shared {
         }
     }
 
-    /// Number of workers.
+    /// Number of worker slots (the most workers this runtime can have).
     pub(crate) fn workers(&self) -> usize {
         self.stealers.len()
     }
@@ -254,6 +260,11 @@ impl Shared {
         }
         let cores = std::mem::take(&mut *lock(&self.idle_cores));
         drop(cores);
+        // Retired workers' cores (their queues are empty); the resize threads'
+        // join handles are the `Runtime`'s business.
+        let (threads, cores) = self.elastic.take_at_shutdown();
+        drop(cores);
+        drop(threads);
         let mut wakers = Vec::new();
         for slot in self.timers.slots() {
             slot.drain(&mut wakers);

@@ -108,6 +108,8 @@ pub(crate) enum Exit {
     CoreGone,
     /// The main future completed.
     MainDone,
+    /// A resize asked this worker to retire (`retire.rs`).
+    Retire,
 }
 
 /// Runs the worker loop on this thread for the core in `worker` until shutdown,
@@ -135,6 +137,9 @@ pub(crate) fn run(
         }
         if shared.is_shutdown() {
             return Exit::Shutdown;
+        }
+        if shared.elastic.retire_requested(index) {
+            return Exit::Retire;
         }
         let mut fired = 0;
         let mut maintenance = false;

@@ -13,9 +13,11 @@ use async_task::Runnable;
 
 use super::blocking::Queued;
 use super::config::ThreadHooks;
+use super::elastic::Retire;
+use super::retire::retire;
 use super::shared::Flavor;
 use super::shared::Handle;
-use super::worker::run;
+use super::worker::{run, Exit};
 use super::worker_core::Core;
 use crate::context::{self, WorkerContext};
 
@@ -33,7 +35,11 @@ pub(crate) fn spawn_worker_thread(
         {
             let _hooks = ThreadHooks::start(&handle.shared.config);
             let _enter = context::enter(handle.clone(), Some(worker.clone()));
-            run(&handle, &worker, None);
+            while let Exit::Retire = run(&handle, &worker, None) {
+                if retire(&handle.shared, &worker) == Retire::Proceed {
+                    break;
+                }
+            }
             // Drop the tasks still queued while the context is entered. Dropping the
             // core alone would not: the queue's buffer is shared with its stealer,
             // which `Shared` keeps, and each queued task keeps `Shared` alive.

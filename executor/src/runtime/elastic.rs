@@ -1,0 +1,220 @@
+//! Elastic workers: which worker slots have a thread, and the bookkeeping of
+//! [`Handle::set_worker_threads`](crate::Handle::set_worker_threads).
+//!
+//! # What it owns
+//! [`Elastic`]: the target worker count, one retire flag per worker slot (read by
+//! its worker between polls, one relaxed load), and under one mutex the state of
+//! every slot plus the join handles of threads started by a resize. Slots for the
+//! maximum are allocated at build time (queues, LIFO cells, parkers, counters, timer
+//! stores); a slot without a thread keeps its core here. The behaviour (handing a
+//! retiring worker's tasks and timers to the survivors, starting threads) is in
+//! `retire.rs`.
+//!
+//! # Slot states: transition table
+//! | state \ event | resize keeps the slot (`index < target`) | resize drops it (`index >= target`) | its worker sees the flag (`begin_retire`) | its worker is done handing off (`finish_retire`) |
+//! |---|---|---|---|---|
+//! | `Running` | stays | → `Retiring`, flag set, worker unparked | flag is clear: not called | bug: it never began |
+//! | `Retiring` | → `Running`, flag cleared | stays | → `Exiting`, flag cleared; the worker hands off | bug: it never began |
+//! | `Exiting` | stays (the worker resumes when done) | stays | bug: flag is clear | `index < target`: → `Running`, the thread carries on; else → `Stopped(core)`, the thread exits |
+//! | `Stopped` | → `Running`: a thread is started with the core | stays | bug: no thread | bug: no thread |
+//!
+//! # Invariants
+//! - A slot has a thread exactly when it is `Running`, `Retiring` or `Exiting`.
+//! - Slot 0 never retires (the target is at least 1), so a retiring worker always
+//!   has a survivor to hand its tasks and timers to.
+//! - A `Stopped` slot's queue and LIFO cell are empty and nothing pushes onto them:
+//!   only the thread driving a core pushes onto its queue and cell, and its store gets
+//!   new timers only from that thread (`context::home_slot`).
+//!
+//! # Ground rules
+//! The mutex is held for bookkeeping only: never while starting a thread's work,
+//! migrating timers or waking anything.
+
+use std::thread::JoinHandle;
+
+use super::worker_core::Core;
+use crate::loom::lock;
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::loom::sync::Mutex;
+
+/// One worker slot's state. See the module's transition table.
+pub(crate) enum SlotState {
+    /// A thread drives the core.
+    Running,
+    /// Asked to retire; its thread has not noticed yet.
+    Retiring,
+    /// Its thread is handing its tasks and timers to the survivors.
+    Exiting,
+    /// No thread; the core waits here for a grow.
+    Stopped(Box<Core>),
+}
+
+/// What the caller of [`Elastic::request`] must do, outside the lock.
+pub(crate) enum Action {
+    /// Start a thread driving this core (its slot is `Running` already).
+    Start(Box<Core>),
+    /// Wake this worker so it sees its retire flag.
+    Unpark(usize),
+}
+
+/// What [`Elastic::begin_retire`] and [`Elastic::finish_retire`] tell the worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Retire {
+    /// Carry on running (a grow cancelled or reversed the retirement).
+    KeepRunning,
+    /// Hand off (after `begin_retire`) or exit the thread (after `finish_retire`).
+    Proceed,
+}
+
+struct Slots {
+    states: Vec<SlotState>,
+    /// Join handles of the threads resizes started, joined at shutdown.
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// See the module docs.
+pub(crate) struct Elastic {
+    /// The worker count last asked for (`Handle::worker_threads`).
+    target: AtomicUsize,
+    retire: Box<[AtomicBool]>,
+    slots: Mutex<Slots>,
+    /// Threads started by resizes.
+    pub(crate) started: AtomicU64,
+    /// Workers retired by resizes (each counted when its thread exits).
+    pub(crate) retired: AtomicU64,
+}
+
+impl Elastic {
+    /// `max` slots, the first `initial` of which get threads at build time; the
+    /// others start `Stopped` with the given cores.
+    pub(crate) fn new(max: usize, initial: usize) -> Elastic {
+        Elastic {
+            target: AtomicUsize::new(initial),
+            retire: (0..max).map(|_| AtomicBool::new(false)).collect(),
+            slots: Mutex::new(Slots {
+                states: Vec::with_capacity(max),
+                threads: Vec::new(),
+            }),
+            started: AtomicU64::new(0),
+            retired: AtomicU64::new(0),
+        }
+    }
+
+    /// Records the state of the next slot at build time (in index order).
+    pub(crate) fn push_slot(&self, state: SlotState) {
+        lock(&self.slots).states.push(state);
+    }
+
+    /// The worker count last asked for.
+    pub(crate) fn target(&self) -> usize {
+        self.target.load(Ordering::SeqCst)
+    }
+
+    /// Number of worker slots (the maximum worker count).
+    pub(crate) fn max(&self) -> usize {
+        self.retire.len()
+    }
+
+    /// Whether worker `index` was asked to retire (one relaxed load: the worker
+    /// confirms under the lock in [`Elastic::begin_retire`]).
+    pub(crate) fn retire_requested(&self, index: usize) -> bool {
+        self.retire[index].load(Ordering::Relaxed)
+    }
+
+    /// Worker slots that have a thread now.
+    pub(crate) fn threads_alive(&self) -> usize {
+        lock(&self.slots)
+            .states
+            .iter()
+            .filter(|state| !matches!(state, SlotState::Stopped(_)))
+            .count()
+    }
+
+    /// A resize to `target` workers (`1..=max`, checked by the caller): updates the
+    /// states and says what to do outside the lock.
+    pub(crate) fn request(&self, target: usize) -> Vec<Action> {
+        let mut slots = lock(&self.slots);
+        self.target.store(target, Ordering::SeqCst);
+        let mut actions = Vec::new();
+        for (index, state) in slots.states.iter_mut().enumerate() {
+            let keep = index < target;
+            match state {
+                SlotState::Running if !keep => {
+                    *state = SlotState::Retiring;
+                    self.retire[index].store(true, Ordering::SeqCst);
+                    actions.push(Action::Unpark(index));
+                }
+                SlotState::Retiring if keep => {
+                    *state = SlotState::Running;
+                    self.retire[index].store(false, Ordering::SeqCst);
+                }
+                SlotState::Stopped(_) if keep => {
+                    let SlotState::Stopped(core) = std::mem::replace(state, SlotState::Running)
+                    else {
+                        unreachable!()
+                    };
+                    actions.push(Action::Start(core));
+                }
+                _ => {}
+            }
+        }
+        actions
+    }
+
+    /// Keeps the join handle of a thread a resize started.
+    pub(crate) fn add_thread(&self, thread: JoinHandle<()>) {
+        let mut slots = lock(&self.slots);
+        slots.threads.retain(|thread| !thread.is_finished());
+        slots.threads.push(thread);
+    }
+
+    /// Worker `index` saw its retire flag: `Proceed` if it must hand off now.
+    pub(crate) fn begin_retire(&self, index: usize) -> Retire {
+        let mut slots = lock(&self.slots);
+        match slots.states[index] {
+            SlotState::Retiring => {
+                slots.states[index] = SlotState::Exiting;
+                self.retire[index].store(false, Ordering::SeqCst);
+                Retire::Proceed
+            }
+            // A grow cancelled the retirement after the worker read the flag.
+            SlotState::Running => Retire::KeepRunning,
+            SlotState::Exiting | SlotState::Stopped(_) => {
+                unreachable!("ticktock: worker {index} began retiring twice")
+            }
+        }
+    }
+
+    /// Worker `index` handed everything off. `KeepRunning` gives the core back to
+    /// the caller (a grow wants the slot again); `Proceed` keeps the core here and
+    /// the thread exits.
+    pub(crate) fn finish_retire(&self, core: Box<Core>) -> Result<Box<Core>, Retire> {
+        let index = core.index;
+        let mut slots = lock(&self.slots);
+        debug_assert!(matches!(slots.states[index], SlotState::Exiting));
+        if index < self.target() {
+            slots.states[index] = SlotState::Running;
+            return Ok(core);
+        }
+        slots.states[index] = SlotState::Stopped(core);
+        self.retired.fetch_add(1, Ordering::Relaxed);
+        Err(Retire::Proceed)
+    }
+
+    /// Shutdown: the join handles of resize-started threads, and the parked cores
+    /// (dropped by the caller).
+    #[allow(clippy::vec_box)]
+    pub(crate) fn take_at_shutdown(&self) -> (Vec<JoinHandle<()>>, Vec<Box<Core>>) {
+        let mut slots = lock(&self.slots);
+        let threads = std::mem::take(&mut slots.threads);
+        let mut cores = Vec::new();
+        for state in slots.states.iter_mut() {
+            if matches!(state, SlotState::Stopped(_)) {
+                if let SlotState::Stopped(core) = std::mem::replace(state, SlotState::Exiting) {
+                    cores.push(core);
+                }
+            }
+        }
+        (threads, cores)
+    }
+}

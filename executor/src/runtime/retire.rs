@@ -1,0 +1,169 @@
+//! Resizing a running runtime: starting workers, and retiring them (Go's
+//! `procresize`, without stopping the world).
+//!
+//! # What it owns
+//! [`resize`] (behind [`Handle::set_worker_threads`](crate::Handle::set_worker_threads))
+//! and [`retire`], which a worker thread runs when it sees its retire flag:
+//! ```text
+//!   finish the current poll (the flag is read between polls)
+//!   confirm under the elastic lock (a grow may have cancelled it)   Retiring → Exiting
+//!   take the core out of the thread's context: nothing pushes onto its queue or
+//!     LIFO cell any more, and timers created on this thread go to the shared store
+//!   give up its searching count (waking another searcher if it was the last)
+//!   push its LIFO task and local queue onto the global queue (waking a worker)
+//!   move its timer store to the survivors' stores a slice at a time, round robin
+//!   (moveTimers, spread out): two store locks at a time, lower index first
+//!   under the elastic lock: grown back meanwhile? carry on : park the core, exit
+//! ```
+//! The other workers keep running tasks and firing timers throughout: the timers
+//! not yet moved still fire from the retiring store (every worker steals due timers
+//! from every store), and a `Sleep` whose entry moved follows its tombstone.
+//!
+//! # Invariants
+//! - A destination store's published deadline (`next_when`) is lowered under its
+//!   lock in the same critical section that moved entries into it, so no moved timer
+//!   is watched later than its deadline.
+//! - Locks: the elastic lock is never held with a store lock; two store locks are
+//!   taken only here, in index order, so two retiring workers cannot deadlock.
+
+use super::elastic::{Action, Retire};
+use super::shared::{Flavor, Shared};
+use super::worker_thread::spawn_worker_thread;
+use super::shared::Handle;
+use crate::context::WorkerContext;
+use crate::loom::sync::atomic::Ordering;
+
+/// Far (wheel) entries moved per slice: with the destination's lock held for a
+/// few hundred microseconds at most, its owner's timer operations never wait long.
+const MIGRATE_SLICE: usize = 4096;
+
+/// `Handle::set_worker_threads`: asks for `target` workers. Starts the threads of
+/// a grow before returning; a shrink's workers retire on their own threads.
+pub(crate) fn resize(handle: &Handle, target: usize) {
+    let shared = &*handle.shared;
+    assert!(
+        shared.flavor == Flavor::MultiThread,
+        "ticktock: `set_worker_threads` needs a multi-thread runtime; a current-thread \
+         runtime runs its tasks on the thread inside `block_on`"
+    );
+    let max = shared.elastic.max();
+    assert!(
+        (1..=max).contains(&target),
+        "ticktock: `set_worker_threads({target})` is outside 1..={max} \
+         (raise the bound with `Builder::max_worker_threads`)"
+    );
+    if shared.is_shutdown() {
+        return;
+    }
+    for action in shared.elastic.request(target) {
+        match action {
+            Action::Unpark(index) => shared.parking.unpark(index),
+            Action::Start(core) => {
+                let index = core.index;
+                match spawn_worker_thread(handle, core) {
+                    Ok(thread) => {
+                        shared.elastic.started.fetch_add(1, Ordering::Relaxed);
+                        shared.elastic.add_thread(thread);
+                    }
+                    Err(error) => panic!(
+                        "ticktock: `set_worker_threads` could not start worker {index}: {error}"
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Runs on a worker thread whose retire flag is set, with its core in `worker`.
+/// Returns `KeepRunning` if the thread must go back to its loop (the core is back
+/// in `worker`), `Proceed` if it must exit (the core is parked in `Elastic`).
+pub(crate) fn retire(shared: &Shared, worker: &WorkerContext) -> Retire {
+    let index = worker.index;
+    if worker.core.borrow().is_none() {
+        // `block_in_place` took the core: this thread ends as it would have, and the
+        // thread that drives the core now sees the flag and retires instead.
+        return Retire::Proceed;
+    }
+    if shared.elastic.begin_retire(index) == Retire::KeepRunning {
+        return Retire::KeepRunning;
+    }
+    let mut core = worker
+        .core
+        .borrow_mut()
+        .take()
+        .expect("ticktock: only this thread takes its core");
+    if std::mem::replace(&mut core.searching, false)
+        && shared.parking.idle.transition_from_searching()
+    {
+        shared.parking.notify_one();
+    }
+    // Buffered timer wakers are woken before the flag is read; any left now go to
+    // the global queue like everything else (the core is out of the context).
+    for waker in core.wakers.drain(..) {
+        waker.wake();
+    }
+    if let Some(runnable) = shared.lifo[index].take() {
+        shared.push_global(runnable);
+    }
+    while let Some(runnable) = core.queue.pop() {
+        shared.push_global(runnable);
+    }
+    migrate_timers(shared, index);
+    match shared.elastic.finish_retire(core) {
+        Ok(core) => {
+            *worker.core.borrow_mut() = Some(core);
+            Retire::KeepRunning
+        }
+        Err(done) => done,
+    }
+}
+
+/// Moves every pending timer of store `from` into the stores of the workers kept by
+/// the current target, a slice at a time, round robin. Returns the number moved.
+pub(crate) fn migrate_timers(shared: &Shared, from: usize) -> usize {
+    let timers = &shared.timers;
+    let source = timers.slot(from);
+    let mut moved = 0;
+    // Retiring workers start at different survivors.
+    let mut turn = from;
+    loop {
+        // Survivors as of now: a resize meanwhile changes where later slices go.
+        let target = shared.elastic.target();
+        if from < target {
+            // Grown back to include this worker: its timers may stay.
+            return moved;
+        }
+        let survivors: Vec<usize> = (0..target.min(shared.elastic.max()))
+            .filter(|&index| index != from)
+            .collect();
+        let to = survivors[turn % survivors.len()];
+        turn += 1;
+        let destination = timers.slot(to);
+        // Index order, so two retiring workers never wait on each other in a cycle.
+        let (mut src, mut dst) = if from < to {
+            let src = source.lock();
+            (src, destination.lock())
+        } else {
+            let dst = destination.lock();
+            (source.lock(), dst)
+        };
+        if src.live() == 0 {
+            // Fired entries and tombstones stay for their handles. An expiry pass
+            // at time 0 fires nothing but publishes the exact next deadline.
+            let mut wakers = Vec::new();
+            source.expire_locked(&mut src, 0, &mut wakers);
+            drop(dst);
+            drop(src);
+            wakers.into_iter().for_each(std::task::Waker::wake);
+            return moved;
+        }
+        // A small store is still spread: no slice takes more than its share.
+        let share = src.live().div_ceil(survivors.len());
+        moved += src.migrate_some_into(&mut dst, share.min(MIGRATE_SLICE));
+        if let Some(when) = dst.next_deadline() {
+            destination.note_deadline(when);
+        }
+        drop(dst);
+        drop(src);
+    }
+}

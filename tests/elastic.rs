@@ -1,0 +1,308 @@
+//! Elastic workers: `Handle::set_worker_threads` on a running runtime. Retired
+//! workers hand their tasks and timers over (timers never early, none lost), grown
+//! workers take work, and tasks keep completing while workers come and go.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::wait_until;
+use ticktock::time::{sleep, sleep_until, timeout};
+
+fn elastic(initial: usize, max: usize) -> ticktock::Runtime {
+    ticktock::Builder::new_multi_thread()
+        .worker_threads(initial)
+        .max_worker_threads(max)
+        .build()
+        .expect("runtime builds")
+}
+
+/// Keeps a worker busy for about `d` (so the other workers steal the rest).
+fn spin(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+/// Spawns `n` tasks that each arm one sleep (a mix of near and far deadlines,
+/// `base` to `base + 400 ms` from now) and check on wake-up that it was not early.
+/// Returns the join handles and a counter of early wake-ups.
+fn arm_sleeps(
+    rt: &ticktock::Runtime,
+    n: u64,
+    base: Duration,
+) -> (Vec<ticktock::task::JoinHandle<()>>, Arc<AtomicU64>) {
+    let early = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let handles = (0..n)
+        .map(|i| {
+            let early = early.clone();
+            let deadline = start + base + Duration::from_micros(i * 400_000 / n);
+            rt.spawn(async move {
+                if i % 64 == 0 {
+                    spin(Duration::from_millis(1));
+                }
+                sleep_until(deadline).await;
+                if Instant::now() < deadline {
+                    early.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    (handles, early)
+}
+
+fn live_timers(metrics: &ticktock::RuntimeMetrics, worker: usize) -> usize {
+    metrics.per_worker[worker].timers.live
+}
+
+#[test]
+fn shrink_2_to_1_moves_every_timer_and_none_fires_early() {
+    let rt = elastic(2, 2);
+    let handle = rt.handle().clone();
+    let (tasks, early) = arm_sleeps(&rt, 4000, Duration::from_millis(800));
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let m = handle.metrics();
+            m.per_worker.iter().map(|w| w.timers.inserted).sum::<u64>() == 4000
+        }),
+        "every sleep armed"
+    );
+    let m = handle.metrics();
+    let on_retiring = live_timers(&m, 1);
+    let fired_before = m.per_worker[1].timers.fired;
+    assert!(on_retiring > 0, "worker 1 armed some of the sleeps");
+    handle.set_worker_threads(1);
+    assert_eq!(handle.worker_threads(), 1);
+    assert!(wait_until(Duration::from_secs(5), || handle
+        .metrics()
+        .active_workers
+        == 1));
+    let m = handle.metrics();
+    assert_eq!(m.workers_retired, 1);
+    assert_eq!(live_timers(&m, 1), 0, "the retired store is empty");
+    let moved = m.per_worker[1].timers.migrated_out;
+    let fired_meanwhile = m.per_worker[1].timers.fired - fired_before;
+    assert_eq!(moved + fired_meanwhile, on_retiring as u64);
+    assert_eq!(m.per_worker[0].timers.migrated_in, moved);
+    // Tasks spawned now still run, on the survivor.
+    let name = rt
+        .block_on(rt.spawn(async { std::thread::current().name().map(String::from) }))
+        .unwrap();
+    assert_eq!(name.as_deref(), Some("ticktock-worker-0"));
+    for task in tasks {
+        rt.block_on(task).expect("sleep task completes");
+    }
+    assert_eq!(early.load(Ordering::SeqCst), 0, "no sleep woke early");
+    assert_eq!(handle.metrics().per_worker[0].timers.live, 0);
+}
+
+#[test]
+fn shrink_4_to_1_spreads_then_grow_back_to_4() {
+    let rt = elastic(4, 4);
+    let handle = rt.handle().clone();
+    let (tasks, early) = arm_sleeps(&rt, 6000, Duration::from_millis(1500));
+    assert!(wait_until(Duration::from_secs(10), || {
+        let m = handle.metrics();
+        m.per_worker.iter().map(|w| w.timers.inserted).sum::<u64>() == 6000
+    }));
+    // 4 -> 2 first: the two retiring stores spread over both survivors.
+    handle.set_worker_threads(2);
+    assert!(wait_until(Duration::from_secs(5), || handle
+        .metrics()
+        .active_workers
+        == 2));
+    let m = handle.metrics();
+    let out: u64 = (2..4).map(|w| m.per_worker[w].timers.migrated_out).sum();
+    let into: Vec<u64> = (0..2).map(|w| m.per_worker[w].timers.migrated_in).collect();
+    assert_eq!(into.iter().sum::<u64>(), out);
+    assert!(
+        into.iter().all(|&n| n > 0),
+        "spread over every survivor: {into:?}"
+    );
+    handle.set_worker_threads(1);
+    assert!(wait_until(Duration::from_secs(5), || handle
+        .metrics()
+        .active_workers
+        == 1));
+    let m = handle.metrics();
+    assert_eq!(m.workers_retired, 3);
+    let all: Vec<usize> = (0..4).map(|w| live_timers(&m, w)).collect();
+    assert_eq!(all[1..], [0, 0, 0], "all moved to worker 0: {all:?}");
+    handle.set_worker_threads(4);
+    assert_eq!(handle.metrics().active_workers, 4);
+    assert_eq!(handle.metrics().workers_started, 3);
+    // The grown workers take work: a burst of busy tasks spreads over them.
+    let busy: Vec<_> = (0..64)
+        .map(|_| rt.spawn(async { spin(Duration::from_millis(2)) }))
+        .collect();
+    for task in busy {
+        rt.block_on(task).unwrap();
+    }
+    let polled = handle
+        .metrics()
+        .per_worker
+        .iter()
+        .skip(1)
+        .filter(|w| w.polls > 0)
+        .count();
+    assert!(polled >= 1, "a grown worker ran tasks");
+    for task in tasks {
+        rt.block_on(task).expect("sleep task completes");
+    }
+    assert_eq!(early.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn bounds_are_checked() {
+    let rt = elastic(2, 3);
+    let handle = rt.handle().clone();
+    let too_many = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handle.set_worker_threads(4)
+    }))
+    .unwrap_err();
+    let message = too_many.downcast_ref::<String>().unwrap();
+    assert!(message.contains("outside 1..=3"), "{message}");
+    assert!(std::panic::catch_unwind(
+        std::panic::AssertUnwindSafe(|| handle.set_worker_threads(0))
+    )
+    .is_err());
+    let current = ticktock::Builder::new_current_thread().build().unwrap();
+    let handle = current.handle().clone();
+    assert!(std::panic::catch_unwind(
+        std::panic::AssertUnwindSafe(|| handle.set_worker_threads(1))
+    )
+    .is_err());
+    assert_eq!(handle.worker_threads(), 1);
+}
+
+#[test]
+fn a_worker_can_shrink_its_own_runtime_from_a_task() {
+    let rt = elastic(3, 3);
+    let handle = rt.handle().clone();
+    let inner = handle.clone();
+    rt.block_on(rt.spawn(async move {
+        inner.set_worker_threads(1);
+        sleep(Duration::from_millis(5)).await;
+    }))
+    .unwrap();
+    assert!(wait_until(Duration::from_secs(5), || handle
+        .metrics()
+        .active_workers
+        == 1));
+    assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
+}
+
+/// xorshift: a cheap deterministic random source for the stress loop.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// What the stress run checked: sleeps that completed, and broken rules.
+#[derive(Default)]
+struct Tally {
+    completed: AtomicUsize,
+    cancelled: AtomicUsize,
+    early: AtomicUsize,
+}
+
+/// One sleeper's loop: arm a sleep, sometimes reset it, sometimes cancel it (a
+/// timeout shorter than the sleep drops it), and check each completion against the
+/// deadline it was last given.
+async fn churn(seed: u64, rounds: usize, tally: Arc<Tally>) {
+    let mut rng = Rng(seed | 1);
+    for _ in 0..rounds {
+        let mut deadline = Instant::now() + Duration::from_micros(rng.below(3000));
+        let sleep = sleep_until(deadline);
+        let mut sleep = std::pin::pin!(sleep);
+        match rng.below(3) {
+            0 => {
+                // Arm it, then reset it (earlier or later).
+                let _ = futures::poll!(sleep.as_mut());
+                deadline = Instant::now() + Duration::from_micros(rng.below(3000));
+                sleep.as_mut().reset(deadline);
+            }
+            1 => {
+                let limit = Duration::from_micros(rng.below(1000));
+                if timeout(limit, sleep.as_mut()).await.is_err() {
+                    tally.cancelled.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        sleep.await;
+        if Instant::now() < deadline {
+            tally.early.fetch_add(1, Ordering::Relaxed);
+        }
+        tally.completed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Resizes between 1 and `max` workers every few milliseconds for `duration` while
+/// `tasks` tasks and two outside threads churn sleeps; every sleep completes or is
+/// cancelled, none early, and the tasks all finish.
+fn stress(max: usize, tasks: u64, rounds: usize, duration: Duration) {
+    let rt = elastic(max, max);
+    let handle = rt.handle().clone();
+    let tally = Arc::new(Tally::default());
+    let spawned: Vec<_> = (0..tasks)
+        .map(|i| rt.spawn(churn(i * 7919 + 1, rounds, tally.clone())))
+        .collect();
+    let outside: Vec<_> = (0..2)
+        .map(|t| {
+            let handle = handle.clone();
+            let tally = tally.clone();
+            std::thread::spawn(move || handle.block_on(churn(1000 + t, rounds, tally)))
+        })
+        .collect();
+    let mut rng = Rng(42);
+    let start = Instant::now();
+    let mut resizes = 0;
+    while start.elapsed() < duration {
+        handle.set_worker_threads(1 + rng.below(max as u64) as usize);
+        resizes += 1;
+        std::thread::sleep(Duration::from_millis(1 + rng.below(10)));
+    }
+    handle.set_worker_threads(max);
+    for task in spawned {
+        rt.block_on(task).expect("churn task completes");
+    }
+    for thread in outside {
+        thread.join().unwrap();
+    }
+    let expected = (tasks as usize + 2) * rounds;
+    let done = tally.completed.load(Ordering::SeqCst) + tally.cancelled.load(Ordering::SeqCst);
+    assert_eq!(done, expected, "every sleep completed or was cancelled");
+    assert_eq!(tally.early.load(Ordering::SeqCst), 0, "no sleep woke early");
+    let m = handle.metrics();
+    assert!(
+        m.workers_retired > 0 && m.workers_started > 0,
+        "{resizes} resizes"
+    );
+    let live: usize = m.per_worker.iter().map(|w| w.timers.live).sum();
+    assert_eq!(live + m.external_timers.live, 0, "no timer left behind");
+}
+
+#[test]
+fn resizing_while_sleeps_are_armed_reset_and_cancelled() {
+    stress(4, 400, 40, Duration::from_millis(1500));
+}
+
+/// The long version (100k sleeps over 8 workers): `cargo test --release --test
+/// elastic -- --ignored`.
+#[test]
+#[ignore]
+fn resizing_stress_long() {
+    stress(8, 2000, 50, Duration::from_secs(20));
+}
