@@ -27,9 +27,9 @@
 //!   taken only here, in index order, so two retiring workers cannot deadlock.
 
 use super::elastic::{Action, Retire};
+use super::shared::Handle;
 use super::shared::{Flavor, Shared};
 use super::worker_thread::spawn_worker_thread;
-use super::shared::Handle;
 use crate::context::WorkerContext;
 use crate::loom::sync::atomic::Ordering;
 
