@@ -91,12 +91,15 @@ enum Tag {
 const NOT_IN_WHEEL: u32 = u32::MAX;
 
 /// One timer entry: a slab slot. See the module docs for the layout.
-pub(crate) struct Entry<W> {
+pub(crate) struct Entry<W, L> {
     /// Waiting: the deadline. Moved: the destination store in the high half, the key in the low
     /// half. Otherwise unused.
     word: u64,
     /// The waker, present only while Waiting (and only if one was given).
     pub(crate) waker: Option<W>,
+    /// The handle's label (the executor: the timer's creation site), kept in every state so the
+    /// handle need not carry it.
+    pub(crate) label: L,
     /// Sequence number of the entry's live heap element. Bumped whenever a new element is pushed
     /// for the entry, which turns any older element stale.
     pub(crate) seq: u32,
@@ -108,7 +111,7 @@ pub(crate) struct Entry<W> {
     tag: Tag,
 }
 
-impl<W> std::fmt::Debug for Entry<W> {
+impl<W, L> std::fmt::Debug for Entry<W, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Entry")
             .field("state", &self.state())
@@ -160,12 +163,13 @@ pub(crate) enum Drain<W> {
     Free,
 }
 
-impl<W> Entry<W> {
+impl<W, L> Entry<W, L> {
     /// A new Waiting entry in neither tier yet; the store places it.
-    pub(crate) fn new(when: Nanos, waker: Option<W>) -> Self {
+    pub(crate) fn new(when: Nanos, waker: Option<W>, label: L) -> Self {
         Entry {
             word: when,
             waker,
+            label,
             seq: 0,
             heap_refs: 0,
             wheel_pos: NOT_IN_WHEEL,
@@ -371,10 +375,10 @@ impl<W> Entry<W> {
     /// Table column "migrate" for a Waiting entry: hands its deadline and waker to `place`, which
     /// re-creates it in the destination and says where, and becomes a tombstone pointing there.
     /// The caller empties the source's heap and wheel.
-    pub(crate) fn migrate(&mut self, place: impl FnOnce(Nanos, Option<W>) -> Moved) {
+    pub(crate) fn migrate(&mut self, place: impl FnOnce(Nanos, Option<W>, &L) -> Moved) {
         match self.state() {
             State::Waiting { when } => {
-                let to = place(when, self.waker.take());
+                let to = place(when, self.waker.take(), &self.label);
                 self.wheel_pos = NOT_IN_WHEEL;
                 self.tag = Tag::Moved;
                 self.word = (u64::from(to.store.0) << 32) | u64::from(to.key.index());
@@ -410,32 +414,28 @@ mod tests {
         Occupied(T),
     }
 
-    /// The executor's payload: a waker and the creation site.
-    #[allow(dead_code)]
-    struct Payload {
-        waker: std::task::Waker,
-        site: &'static std::panic::Location<'static>,
-    }
+    /// The executor's label: the creation site.
+    type Site = &'static std::panic::Location<'static>;
 
     #[test]
     fn print_sizes() {
         use std::mem::size_of;
-        let entry = size_of::<Entry<Payload>>();
-        let slot = size_of::<SlabSlot<Entry<Payload>>>();
+        let entry = size_of::<Entry<std::task::Waker, Site>>();
+        let slot = size_of::<SlabSlot<Entry<std::task::Waker, Site>>>();
         let elem = size_of::<crate::heap::HeapElem>();
         println!(
             "Entry<Payload> = {entry} bytes, slab slot = {slot} bytes, HeapElem = {elem} bytes"
         );
         // A far timer costs one slab slot plus a 4-byte key in a bucket; a near one a slab slot
         // plus a 16-byte heap element.
-        assert!(entry <= 48, "Entry<Payload> grew to {entry} bytes");
+        assert!(entry <= 48, "Entry<Waker, Site> grew to {entry} bytes");
         assert_eq!(slot, entry, "the slab's tag must fit in the entry's niche");
         assert_eq!(elem, 16);
     }
 
     #[test]
     fn fired_then_reset_rearms() {
-        let mut e = Entry::new(10, Some(1u8));
+        let mut e = Entry::new(10, Some(1u8), ());
         let seq = e.next_seq();
         e.attach();
         assert_eq!(e.live_deadline(seq), Some(10));
@@ -450,7 +450,7 @@ mod tests {
 
     #[test]
     fn wheel_entry_has_no_live_element_and_leaves_on_reset() {
-        let mut e = Entry::new(1 << 40, Some(()));
+        let mut e = Entry::new(1 << 40, Some(()), ());
         e.set_wheel_pos(3);
         assert_eq!(e.live_deadline(e.seq), None);
         assert!(matches!(
@@ -465,7 +465,7 @@ mod tests {
 
     #[test]
     fn cancel_in_the_wheel_releases_at_once() {
-        let mut e = Entry::new(1 << 40, Some(()));
+        let mut e = Entry::new(1 << 40, Some(()), ());
         e.set_wheel_pos(0);
         assert!(matches!(
             e.cancel(),
@@ -479,7 +479,7 @@ mod tests {
 
     #[test]
     fn cancelled_entry_is_freed_by_its_last_element() {
-        let mut e = Entry::new(10, Some(()));
+        let mut e = Entry::new(10, Some(()), ());
         e.attach();
         e.attach();
         assert!(matches!(
@@ -500,8 +500,8 @@ mod tests {
             store: StoreId(1),
             key: TimerKey::from_index(4),
         };
-        let mut e = Entry::new(10, Some(()));
-        e.migrate(|when, waker| {
+        let mut e = Entry::new(10, Some(()), ());
+        e.migrate(|when, waker, _| {
             assert_eq!((when, waker), (10, Some(())));
             to
         });
@@ -513,7 +513,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "`cancel` on an entry in state Cancelled")]
     fn double_cancel_is_a_bug() {
-        let mut e = Entry::new(10, None::<()>);
+        let mut e = Entry::new(10, None::<()>, ());
         e.attach();
         let _ = e.cancel();
         let _ = e.cancel();
@@ -522,7 +522,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "`poll` on an entry in state Cancelled")]
     fn poll_after_cancel_is_a_bug() {
-        let mut e = Entry::new(10, None::<()>);
+        let mut e = Entry::new(10, None::<()>, ());
         e.attach();
         let _ = e.cancel();
         let _ = e.poll(|_| {});
@@ -531,7 +531,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "`fire` on an entry in state Fired")]
     fn double_fire_is_a_bug() {
-        let mut e = Entry::new(10, None::<()>);
+        let mut e = Entry::new(10, None::<()>, ());
         let _ = e.fire();
         let _ = e.fire();
     }
@@ -539,7 +539,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "`fire` on an entry in state Waiting")]
     fn firing_a_wheel_entry_is_a_bug() {
-        let mut e = Entry::new(1 << 40, None::<()>);
+        let mut e = Entry::new(1 << 40, None::<()>, ());
         e.set_wheel_pos(0);
         let _ = e.fire();
     }

@@ -20,7 +20,7 @@ use crate::entry::Drain;
 use crate::store::{entry_of, TimerStore};
 use crate::types::{Moved, TimerKey};
 
-impl<W> TimerStore<W> {
+impl<W, L: Copy> TimerStore<W, L> {
     /// Go's `moveTimers`: moves every Waiting entry into `dst` with the same deadline and waker.
     ///
     /// Each source entry becomes a tombstone `Moved { store: dst.id(), key: new_key }`, still
@@ -52,7 +52,7 @@ impl<W> TimerStore<W> {
     /// assert_eq!(dying.slab_len(), 0);
     /// assert_eq!(heir.reset(moved.key, 50), Ok(true));
     /// ```
-    pub fn migrate_into(&mut self, dst: &mut TimerStore<W>) -> usize {
+    pub fn migrate_into(&mut self, dst: &mut TimerStore<W, L>) -> usize {
         self.migrate_some_into(dst, usize::MAX)
     }
 
@@ -82,16 +82,16 @@ impl<W> TimerStore<W> {
     /// }
     /// assert_eq!((heirs[0].live(), heirs[1].live()), (6, 4));
     /// ```
-    pub fn migrate_some_into(&mut self, dst: &mut TimerStore<W>, max: usize) -> usize {
+    pub fn migrate_some_into(&mut self, dst: &mut TimerStore<W, L>, max: usize) -> usize {
         assert_ne!(
             self.id, dst.id,
             "ticktock-timer: migrate_into between two stores with the same id"
         );
         let dst_id = dst.id;
         let mut moved = 0;
-        let mut move_entry = |entry: &mut crate::entry::Entry<W>| {
-            entry.migrate(|when, waker| {
-                let key = dst.add_entry(when, waker);
+        let mut move_entry = |entry: &mut crate::entry::Entry<W, L>| {
+            entry.migrate(|when, waker, &label| {
+                let key = dst.add_entry(when, waker, label);
                 dst.place(key, when);
                 Moved {
                     store: dst_id,

@@ -62,11 +62,11 @@ pub(crate) const SLAB_RETAIN_CAPACITY: usize = 1024;
 /// store.cancel(key).unwrap(); // the handle lets go
 /// assert_eq!(store.slab_len(), 0);
 /// ```
-pub struct TimerStore<W> {
+pub struct TimerStore<W, L = ()> {
     /// This store's number; tombstones in other stores point here by it.
     pub(crate) id: StoreId,
     /// Every occupied slot: Waiting, Fired, Cancelled and Moved entries.
-    pub(crate) slab: Slab<Entry<W>>,
+    pub(crate) slab: Slab<Entry<W, L>>,
     /// Deadlines of Waiting entries in the near tier, plus stale and early elements.
     pub(crate) heap: Heap,
     /// Waiting entries in the far tier, by coarse deadline.
@@ -77,7 +77,7 @@ pub struct TimerStore<W> {
     pub(crate) stats: StoreStats,
 }
 
-impl<W> std::fmt::Debug for TimerStore<W> {
+impl<W, L> std::fmt::Debug for TimerStore<W, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TimerStore")
             .field("id", &self.id)
@@ -91,7 +91,10 @@ impl<W> std::fmt::Debug for TimerStore<W> {
 
 /// Returns the entry a heap element names, panicking if the slot is free (a broken invariant:
 /// slots are freed only once no element names them).
-pub(crate) fn entry_of<'a, W>(slab: &'a mut Slab<Entry<W>>, elem: &HeapElem) -> &'a mut Entry<W> {
+pub(crate) fn entry_of<'a, W, L>(
+    slab: &'a mut Slab<Entry<W, L>>,
+    elem: &HeapElem,
+) -> &'a mut Entry<W, L> {
     match slab.get_mut(elem.key as usize) {
         Some(entry) => entry,
         None => panic!("ticktock-timer bug: heap element {elem:?} names a free slab slot"),
@@ -110,6 +113,23 @@ impl<W> TimerStore<W> {
     /// assert_eq!(store.live(), 0);
     /// ```
     pub fn new(id: StoreId) -> Self {
+        TimerStore::new_labeled(id)
+    }
+}
+
+impl<W, L: Copy> TimerStore<W, L> {
+    /// Creates an empty store whose entries carry labels of type `L` (see
+    /// [`insert_labeled`](Self::insert_labeled)). Allocates the wheel's bucket table (512 empty buckets, about
+    /// 16 KiB); the slab and the heap allocate on first use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ticktock_timer::{StoreId, TimerStore};
+    /// let store: TimerStore<std::task::Waker, &str> = TimerStore::new_labeled(StoreId(0));
+    /// assert_eq!(store.live(), 0);
+    /// ```
+    pub fn new_labeled(id: StoreId) -> Self {
         TimerStore {
             id,
             slab: Slab::new(),
@@ -132,7 +152,8 @@ impl<W> TimerStore<W> {
         self.id
     }
 
-    /// New entry, state Waiting, owned by the caller's handle. `when` is clamped to
+    /// New entry, state Waiting, owned by the caller's handle, carrying `label` (kept in every
+    /// state until the handle lets go; the executor labels each timer with its creation site). `when` is clamped to
     /// [`MAX_DEADLINE`].
     ///
     /// A deadline within the current near window (about a millisecond, see `wheel.rs`) or before
@@ -148,19 +169,43 @@ impl<W> TimerStore<W> {
     ///
     /// ```
     /// use ticktock_timer::{StoreId, TimerStore, MAX_DEADLINE};
-    /// let mut store = TimerStore::new(StoreId(0));
-    /// store.insert(50, ());
-    /// store.insert(u64::MAX, ());
+    /// let mut store = TimerStore::new_labeled(StoreId(0));
+    /// store.insert_labeled(50, (), "a");
+    /// store.insert_labeled(u64::MAX, (), "b");
     /// assert_eq!(store.live(), 2);
     /// assert_eq!(store.next_deadline(), Some(50));
     /// ```
-    pub fn insert(&mut self, when: Nanos, waker: W) -> TimerKey {
+    pub fn insert_labeled(&mut self, when: Nanos, waker: W, label: L) -> TimerKey {
         self.clean_top();
         let when = clamp_deadline(when);
-        let key = self.add_entry(when, Some(waker));
+        let key = self.add_entry(when, Some(waker), label);
         self.place(key, when);
         self.stats.inserted += 1;
         TimerKey::from_index(key)
+    }
+
+    /// The label the handle's entry carries (see [`insert_labeled`](Self::insert_labeled)).
+    /// A tombstone answers `Err(Moved)` without being freed: the caller asks again at the new
+    /// place.
+    ///
+    /// # Panics
+    /// If `key` is free: the handle used its key after letting go.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ticktock_timer::{StoreId, TimerStore};
+    /// let mut store = TimerStore::new_labeled(StoreId(0));
+    /// let key = store.insert_labeled(10, (), "made here");
+    /// store.expire(10, |_| {});
+    /// assert_eq!(store.label(key), Ok("made here")); // kept after firing
+    /// ```
+    pub fn label(&mut self, key: TimerKey) -> Result<L, Moved> {
+        let entry = self.handle_entry(key, "label");
+        match entry.state() {
+            State::Moved(to) => Err(to),
+            _ => Ok(entry.label),
+        }
     }
 
     /// Handle polls its entry.
@@ -505,7 +550,7 @@ impl<W> TimerStore<W> {
         self.slab.len()
     }
 
-    /// Calls `f` with the deadline and the waker (if any) of every Waiting entry, in
+    /// Calls `f` with the deadline, the waker (if any) and the label of every Waiting entry, in
     /// slab order. O(slab length): for diagnostics (the executor's timer-site report),
     /// not for hot paths.
     ///
@@ -518,13 +563,13 @@ impl<W> TimerStore<W> {
     /// let cancelled = store.insert(20, "b");
     /// store.cancel(cancelled).unwrap();
     /// let mut seen = Vec::new();
-    /// store.for_each_waiting(|when, waker| seen.push((when, waker.copied())));
+    /// store.for_each_waiting(|when, waker, _label| seen.push((when, waker.copied())));
     /// assert_eq!(seen, vec![(10, Some("a"))]);
     /// ```
-    pub fn for_each_waiting(&self, mut f: impl FnMut(Nanos, Option<&W>)) {
+    pub fn for_each_waiting(&self, mut f: impl FnMut(Nanos, Option<&W>, L)) {
         for (_, entry) in self.slab.iter() {
             if let Some(when) = entry.deadline() {
-                f(when, entry.waker.as_ref());
+                f(when, entry.waker.as_ref(), entry.label);
             }
         }
     }
@@ -547,7 +592,7 @@ impl<W> TimerStore<W> {
     /// Returns the entry behind a handle's key, panicking with `op` in the message if the slot is
     /// free (the handle used its key after letting go, or a key from another store).
     #[track_caller]
-    fn handle_entry(&mut self, key: TimerKey, op: &str) -> &mut Entry<W> {
+    fn handle_entry(&mut self, key: TimerKey, op: &str) -> &mut Entry<W, L> {
         let id = self.id;
         match self.slab.get_mut(key.slot()) {
             Some(entry) => entry,
@@ -560,7 +605,7 @@ impl<W> TimerStore<W> {
 
     /// Creates a Waiting entry in neither tier and returns its slab index; the caller places it
     /// with [`place`](Self::place).
-    pub(crate) fn add_entry(&mut self, when: Nanos, waker: Option<W>) -> u32 {
+    pub(crate) fn add_entry(&mut self, when: Nanos, waker: Option<W>, label: L) -> u32 {
         let vacant = self.slab.vacant_entry();
         let key = match u32::try_from(vacant.key()) {
             Ok(key) => key,
@@ -569,7 +614,7 @@ impl<W> TimerStore<W> {
                 self.id
             ),
         };
-        vacant.insert(Entry::new(when, waker));
+        vacant.insert(Entry::new(when, waker, label));
         self.live += 1;
         key
     }
@@ -589,5 +634,33 @@ impl<W> TimerStore<W> {
         if self.slab.is_empty() && self.slab.capacity() > SLAB_RETAIN_CAPACITY {
             self.slab = Slab::new();
         }
+    }
+}
+
+impl<W, L: Copy + Default> TimerStore<W, L> {
+    /// New entry, state Waiting, owned by the caller's handle. `when` is clamped to
+    /// [`MAX_DEADLINE`].
+    ///
+    /// A deadline within the current near window (about a millisecond, see `wheel.rs`) or before
+    /// it goes into the heap: O(log h) for the h near timers. A later one goes into a wheel
+    /// bucket: O(1), whatever the number of timers. Before adding, pops stale elements off the
+    /// heap top and re-sifts an early one (Go's `cleantimers`), which keeps the top exact at O(1)
+    /// cost when there is nothing to clean.
+    ///
+    /// # Panics
+    /// If the store would hold more than `u32::MAX` entries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ticktock_timer::{StoreId, TimerStore, MAX_DEADLINE};
+    /// let mut store = TimerStore::new(StoreId(0));
+    /// store.insert(50, ());
+    /// store.insert(u64::MAX, ());
+    /// assert_eq!(store.live(), 2);
+    /// assert_eq!(store.next_deadline(), Some(50));
+    /// ```
+    pub fn insert(&mut self, when: Nanos, waker: W) -> TimerKey {
+        self.insert_labeled(when, waker, L::default())
     }
 }

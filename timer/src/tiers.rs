@@ -26,7 +26,7 @@ use crate::store::{entry_of, TimerStore, STALE_DIVISOR};
 use crate::types::Nanos;
 use crate::wheel::bucket_of;
 
-impl<W> TimerStore<W> {
+impl<W, L: Copy> TimerStore<W, L> {
     /// Puts the Waiting entry `key`, which is in neither tier, where `when` belongs: the heap
     /// (O(log h)) if it is near the wheel's cursor, else a wheel bucket (O(1)).
     pub(crate) fn place(&mut self, key: u32, when: Nanos) {

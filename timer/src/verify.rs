@@ -32,7 +32,7 @@ struct Tally {
     live: u32,
 }
 
-impl<W> TimerStore<W> {
+impl<W, L: Copy> TimerStore<W, L> {
     /// Debug pass that checks every invariant (heap order, `heap_refs` per entry, stale and live
     /// counts, no element pointing at a free slot) and panics with a message naming the broken
     /// one. Tests call it after every step. O(heap length + slab capacity).

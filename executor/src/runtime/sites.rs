@@ -4,7 +4,9 @@
 //! ticktock, since dropping a timer frees it; but a program can still *keep*
 //! timers it no longer needs, in a growing `Vec` or a map never pruned. Every
 //! `Sleep`, `Interval` and `Timeout` records its creation site (`#[track_caller]`),
-//! each armed entry carries it, and this report walks the stores and groups them.
+//! each store entry carries it as its label (from registration until the handle
+//! lets go, so a sleep re-armed after firing is counted too), and this report walks
+//! the stores and groups the armed ones.
 
 use std::collections::HashMap;
 use std::panic::Location;
@@ -51,11 +53,7 @@ pub(crate) fn timer_sites(shared: &Shared) -> Vec<TimerSite> {
     let mut sites: HashMap<(&'static str, u32, u32), TimerSite> = HashMap::new();
     for slot in shared.timers.slots() {
         let store = slot.lock();
-        store.for_each_waiting(|when, timer| {
-            // An entry re-armed by `reset` after firing carries no waker (so no
-            // site) until its next poll; it is not counted.
-            let Some(timer) = timer else { return };
-            let location = timer.site;
+        store.for_each_waiting(|when, _, location| {
             let due = Duration::from_nanos(when.saturating_sub(now));
             let site = sites
                 .entry((location.file(), location.line(), location.column()))

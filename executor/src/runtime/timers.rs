@@ -36,14 +36,15 @@ use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
 
-/// What a timer entry carries: the task to wake, and where the timer was
-/// created, for the leak report ([`Handle::timer_sites`](crate::Handle::timer_sites)).
-/// 24 bytes, so a store entry is 48 (see `ticktock-timer`'s entry layout).
-pub(crate) struct TimerWaker {
-    pub(crate) waker: Waker,
-    /// `#[track_caller]` site of the `sleep`/`interval`/`timeout` that made it.
-    pub(crate) site: &'static Location<'static>,
-}
+/// The label every timer entry carries: the `#[track_caller]` site of the
+/// `sleep`/`interval`/`timeout` that made it, for the leak report
+/// ([`Handle::timer_sites`](crate::Handle::timer_sites)) and for the `Sleep`
+/// itself, which does not keep it once registered. With the `Waker`, a store
+/// entry is 48 bytes (see `ticktock-timer`'s entry layout).
+pub(crate) type Site = &'static Location<'static>;
+
+/// A runtime's timer store: wakers, labelled with their creation sites.
+pub(crate) type Store = TimerStore<Waker, Site>;
 
 /// Right shift that turns a deadline's distance into the lateness accepted
 /// instead of waking the poller for it: 2^-12, about 0.024 % (244 µs for a
@@ -81,7 +82,7 @@ pub(crate) struct SlotCounters {
 
 /// One timer store and its published earliest deadline.
 pub(crate) struct TimerSlot {
-    store: Mutex<TimerStore<TimerWaker>>,
+    store: Mutex<Store>,
     /// Lower bound of the store's earliest live deadline; [`NO_DEADLINE`] if none.
     next_when: AtomicU64,
     /// The poller to wake when this store gets an earlier deadline.
@@ -98,7 +99,7 @@ pub(crate) struct TimerSlot {
 impl TimerSlot {
     fn new(id: u32, parking: Arc<Parking>, clock: Arc<Clock>) -> TimerSlot {
         TimerSlot {
-            store: Mutex::new(TimerStore::new(StoreId(id))),
+            store: Mutex::new(TimerStore::new_labeled(StoreId(id))),
             next_when: AtomicU64::new(NO_DEADLINE),
             parking,
             clock,
@@ -119,7 +120,7 @@ impl TimerSlot {
     }
 
     /// Locks the store.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, TimerStore<TimerWaker>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
     }
 
@@ -161,11 +162,11 @@ impl TimerSlot {
     /// earliest deadline. Returns the number fired.
     pub(crate) fn expire_locked(
         &self,
-        store: &mut TimerStore<TimerWaker>,
+        store: &mut Store,
         now: Nanos,
         wakers: &mut Vec<Waker>,
     ) -> usize {
-        let fired = store.expire(now, |timer| wakers.push(timer.waker));
+        let fired = store.expire(now, |waker| wakers.push(waker));
         if fired != 0 {
             crate::trace::timers_fired(store.id().0 as usize, fired);
         }
@@ -207,7 +208,7 @@ impl TimerSlot {
     pub(crate) fn drain(&self, wakers: &mut Vec<Waker>) {
         let mut store = self.lock();
         self.closed.store(true, Ordering::SeqCst);
-        store.drain_wakers(|timer| wakers.push(timer.waker));
+        store.drain_wakers(|waker| wakers.push(waker));
         self.next_when.store(NO_DEADLINE, Ordering::SeqCst);
     }
 }

@@ -23,11 +23,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use ticktock_timer::{Moved, Nanos, PollState, TimerKey, TimerStore, MAX_DEADLINE};
+use ticktock_timer::{Moved, Nanos, PollState, TimerKey, MAX_DEADLINE};
 
 use crate::loom::sync::Arc;
 use crate::runtime::clock::{instant_at, nanos_at};
-use crate::runtime::timers::{TimerSlot, TimerWaker};
+use crate::runtime::timers::{Site, Store, TimerSlot};
 
 /// Deadlines further away than this are treated as "never": about 30 years, far
 /// beyond any program's uptime, yet far from `Instant`'s overflow (tokio uses the
@@ -71,11 +71,22 @@ struct Registration {
     key: TimerKey,
 }
 
+/// A `Sleep`'s tie to the timer stores. 16 bytes either way: the creation site
+/// lives in the `Sleep` until the first poll registers it, and in the store entry
+/// (its label) from then on, which keeps a `Sleep` at 24 bytes and a boxed one in
+/// a 32-byte allocation.
+enum Link {
+    /// In no store: where the sleep was created (`#[track_caller]`).
+    Unregistered(Site),
+    /// In a store, whose entry carries the creation site.
+    Registered(Registration),
+}
+
 impl Registration {
     /// Runs `op` on the entry's store, following migration tombstones.
     fn with_store<R>(
         &mut self,
-        mut op: impl FnMut(&TimerSlot, &mut TimerStore<TimerWaker>, TimerKey) -> Result<R, Moved>,
+        mut op: impl FnMut(&TimerSlot, &mut Store, TimerKey) -> Result<R, Moved>,
     ) -> R {
         loop {
             let result = {
@@ -90,6 +101,36 @@ impl Registration {
                 }
             }
         }
+    }
+
+    /// The creation site the entry carries, read without moving the handle (a
+    /// tombstone on the way is followed, not freed).
+    fn site(&self) -> Site {
+        let (mut slot, mut key) = (self.slot.clone(), self.key);
+        loop {
+            let label = slot.lock().label(key);
+            match label {
+                Ok(site) => return site,
+                Err(moved) => {
+                    slot = slot.sibling(moved.store);
+                    key = moved.key;
+                }
+            }
+        }
+    }
+
+    /// Cancels the entry and returns its creation site; the entry's waker is
+    /// dropped after the store lock is released.
+    fn cancel(mut self) -> Site {
+        let (waker, site) = self.with_store(|_, store, key| {
+            let site = store.label(key)?;
+            Ok((store.cancel(key)?, site))
+        });
+        if waker.is_some() {
+            crate::trace::timer_cancelled(site);
+        }
+        drop(waker);
+        site
     }
 }
 
@@ -115,15 +156,14 @@ impl Registration {
 pub struct Sleep {
     /// The deadline and the elapsed flag, in 8 bytes (see [`DeadlineWord`]).
     deadline: DeadlineWord,
-    registration: Option<Registration>,
-    /// Where the sleep was created, for diagnostics.
-    site: &'static Location<'static>,
+    /// The timer entry, or where the sleep was created until it has one.
+    link: Link,
 }
 
 /// A deadline in nanoseconds since the process epoch, with the "elapsed" flag in
 /// its top bit: deadlines never need that bit (the store clamps them below 2^63),
-/// and keeping `Sleep` at 32 bytes keeps a boxed one in a 48-byte allocation
-/// rather than a 64-byte one.
+/// and keeping `Sleep` at 24 bytes keeps a boxed one in a 32-byte allocation
+/// (glibc's chunk for up to 24 bytes) rather than a 48-byte one.
 #[derive(Clone, Copy)]
 struct DeadlineWord(u64);
 
@@ -159,8 +199,7 @@ impl Sleep {
     pub(crate) fn at_nanos(deadline: Nanos) -> Sleep {
         Sleep {
             deadline: DeadlineWord(deadline.min(MAX_DEADLINE)),
-            registration: None,
-            site: Location::caller(),
+            link: Link::Unregistered(Location::caller()),
         }
     }
 
@@ -204,7 +243,18 @@ impl Sleep {
     /// assert!(sleep.created_at().file().ends_with(".rs"));
     /// ```
     pub fn created_at(&self) -> &'static Location<'static> {
-        self.site
+        match &self.link {
+            Link::Unregistered(site) => site,
+            Link::Registered(registration) => registration.site(),
+        }
+    }
+
+    /// The registration, if the sleep has a timer entry.
+    fn registration(&mut self) -> Option<&mut Registration> {
+        match &mut self.link {
+            Link::Unregistered(_) => None,
+            Link::Registered(registration) => Some(registration),
+        }
     }
 
     /// Moves the deadline, earlier or later, even after the sleep completed. The
@@ -233,7 +283,7 @@ impl Sleep {
         this.deadline = DeadlineWord::new(deadline);
         let when = this.deadline.nanos();
         // An unregistered sleep makes the same check at its first poll.
-        if let Some(registration) = this.registration.as_mut() {
+        if let Some(registration) = this.registration() {
             if has_passed(&registration.slot, when) {
                 // Passed already: complete at the next poll without a timer pass.
                 // The entry is released; a later reset registers a new one.
@@ -251,15 +301,14 @@ impl Sleep {
         }
     }
 
-    /// Cancels the registered entry, if any, and drops its waker after the store
-    /// lock is released.
+    /// Cancels the registered entry, if any; the sleep keeps its creation site.
     fn deregister(&mut self) {
-        if let Some(mut registration) = self.registration.take() {
-            let waker = registration.with_store(|_, store, key| store.cancel(key));
-            if waker.is_some() {
-                crate::trace::timer_cancelled(self.site);
+        if let Link::Registered(_) = self.link {
+            // A placeholder while the registration is taken out; replaced below.
+            let link = std::mem::replace(&mut self.link, Link::Unregistered(Location::caller()));
+            if let Link::Registered(registration) = link {
+                self.link = Link::Unregistered(registration.cancel());
             }
-            drop(waker);
         }
     }
 
@@ -269,7 +318,7 @@ impl Sleep {
             "ticktock: a `Sleep` (created at {}) was polled after its runtime shut down; \
              no timer can fire any more (the runtime was dropped or shut down while this \
              future was still waiting on it)",
-            self.site
+            self.created_at()
         );
     }
 
@@ -278,7 +327,7 @@ impl Sleep {
             panic!(
                 "ticktock: a `Sleep` (created at {}) was polled outside a ticktock runtime; \
                  poll it from a task or from inside `Runtime::block_on`",
-                self.site
+                self.created_at()
             );
         };
         let when = self.deadline.nanos();
@@ -292,18 +341,15 @@ impl Sleep {
         if slot.is_closed() {
             self.panic_shut_down();
         }
+        let site = self.created_at();
         let key = {
             let mut store = slot.lock();
-            let timer = TimerWaker {
-                waker: cx.waker().clone(),
-                site: self.site,
-            };
-            let key = store.insert(when, timer);
-            crate::trace::timer_registered(store.id().0 as usize, when, self.site);
+            let key = store.insert_labeled(when, cx.waker().clone(), site);
+            crate::trace::timer_registered(store.id().0 as usize, when, site);
             slot.note_deadline(when);
             key
         };
-        self.registration = Some(Registration { slot, key });
+        self.link = Link::Registered(Registration { slot, key });
         Poll::Pending
     }
 }
@@ -319,24 +365,18 @@ impl Future for Sleep {
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        let Some(registration) = this.registration.as_mut() else {
+        let Link::Registered(registration) = &mut this.link else {
             return this.register(cx);
         };
         let mut replaced: Option<Waker> = None;
-        let site = this.site;
         let state = registration.with_store(|_, store, key| {
             store.poll_entry(key, |entry| match entry {
-                Some(timer) if timer.waker.will_wake(cx.waker()) => {}
-                Some(timer) => {
-                    replaced = Some(std::mem::replace(&mut timer.waker, cx.waker().clone()));
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                Some(waker) => {
+                    replaced = Some(std::mem::replace(waker, cx.waker().clone()));
                 }
-                None => {
-                    // Re-armed after firing (the fire took the waker).
-                    *entry = Some(TimerWaker {
-                        waker: cx.waker().clone(),
-                        site,
-                    });
-                }
+                // Re-armed after firing (the fire took the waker).
+                None => *entry = Some(cx.waker().clone()),
             })
         });
         // Dropped after the store lock is released.
@@ -367,9 +407,13 @@ impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
             .field("deadline", &self.deadline())
-            .field("registered", &self.registration.is_some())
+            .field("registered", &matches!(self.link, Link::Registered(_)))
             .field("elapsed", &self.is_elapsed())
-            .field("created_at", &format_args!("{}", self.site))
+            .field("created_at", &format_args!("{}", self.created_at()))
             .finish()
     }
 }
+
+/// Compile-time check: `Sleep` stays at 24 bytes (the deadline word and a 16-byte
+/// [`Link`]), so a boxed one takes a 32-byte allocation.
+const _: () = assert!(std::mem::size_of::<Sleep>() == 24);
