@@ -328,22 +328,35 @@ fn yield_now_lets_other_tasks_run() {
     let rt = runtime(1);
     let order = Arc::new(std::sync::Mutex::new(Vec::new()));
     let o = order.clone();
+    // Both tasks wait (yielding) until both exist: otherwise, on a loaded machine,
+    // `a` could finish all its turns before the `block_on` thread spawns `b`.
+    let go = Arc::new(std::sync::atomic::AtomicBool::new(false));
     rt.block_on(async move {
         let a = {
-            let o = o.clone();
+            let (o, go) = (o.clone(), go.clone());
             ticktock::spawn(async move {
+                while !go.load(Ordering::SeqCst) {
+                    ticktock::task::yield_now().await;
+                }
                 for i in 0..3 {
                     o.lock().unwrap().push(("a", i));
                     ticktock::task::yield_now().await;
                 }
             })
         };
-        let b = ticktock::spawn(async move {
-            for i in 0..3 {
-                o.lock().unwrap().push(("b", i));
-                ticktock::task::yield_now().await;
-            }
-        });
+        let b = {
+            let go = go.clone();
+            ticktock::spawn(async move {
+                while !go.load(Ordering::SeqCst) {
+                    ticktock::task::yield_now().await;
+                }
+                for i in 0..3 {
+                    o.lock().unwrap().push(("b", i));
+                    ticktock::task::yield_now().await;
+                }
+            })
+        };
+        go.store(true, Ordering::SeqCst);
         a.await.unwrap();
         b.await.unwrap();
     });
