@@ -306,3 +306,62 @@ fn resizing_while_sleeps_are_armed_reset_and_cancelled() {
 fn resizing_stress_long() {
     stress(8, 2000, 50, Duration::from_secs(20));
 }
+
+/// `worker_threads_auto` follows a (fake) cgroup `cpu.max` as it changes, and
+/// `TICKTOCK_WORKER_THREADS` overrides it. One test, so nothing else in this binary
+/// builds an auto-sized runtime while the variable is set.
+#[test]
+fn auto_workers_follow_the_cgroup_limit_and_the_env_override() {
+    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let dir = std::env::temp_dir().join(format!("ticktock-cgroup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cpu_max = dir.join("cpu.max");
+    std::fs::write(&cpu_max, "100000 100000\n").unwrap();
+    let rt = ticktock::Builder::new_multi_thread()
+        .worker_threads_auto()
+        .cgroup_root(&dir)
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    assert_eq!(handle.worker_threads(), 1, "one CPU of quota: one worker");
+    assert_eq!(
+        handle.metrics().workers,
+        available,
+        "bound: the CPUs available"
+    );
+    // Keep a worker waking up, as a service would: the limit is read by awake workers.
+    let ticker = rt.spawn(async {
+        loop {
+            sleep(Duration::from_millis(5)).await;
+        }
+    });
+    std::fs::write(&cpu_max, "250000 100000\n").unwrap();
+    let grown = available.min(3);
+    assert!(
+        wait_until(Duration::from_secs(5), || handle.worker_threads() == grown
+            && handle.metrics().active_workers == grown),
+        "followed 2.5 CPUs to {grown} workers (now {})",
+        handle.worker_threads()
+    );
+    std::fs::write(&cpu_max, "max 100000\n").unwrap();
+    assert!(wait_until(Duration::from_secs(5), || handle
+        .worker_threads()
+        == available));
+    std::fs::write(&cpu_max, "50000 100000\n").unwrap();
+    assert!(wait_until(Duration::from_secs(5), || handle
+        .metrics()
+        .active_workers
+        == 1));
+    ticker.abort();
+    drop(rt);
+
+    std::env::set_var("TICKTOCK_WORKER_THREADS", "2");
+    let fixed = ticktock::Builder::new_multi_thread()
+        .cgroup_root(&dir)
+        .build()
+        .unwrap();
+    std::env::remove_var("TICKTOCK_WORKER_THREADS");
+    assert_eq!(fixed.handle().worker_threads(), 2, "the variable wins");
+    assert_eq!(fixed.handle().metrics().workers, 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -30,6 +30,7 @@
 //! The mutex is held for bookkeeping only: never while starting a thread's work,
 //! migrating timers or waking anything.
 
+use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use super::worker_core::Core;
@@ -72,6 +73,19 @@ struct Slots {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// Following the cgroup CPU limit (`Builder::worker_threads_auto`).
+pub(crate) struct Auto {
+    /// The cgroup directory read (`/sys/fs/cgroup` unless a test points elsewhere).
+    pub(crate) root: PathBuf,
+    /// CPUs available to the process: the count when no quota is set.
+    pub(crate) available: usize,
+    /// Clock reading (runtime nanoseconds) before which nobody re-reads the limit.
+    next_check: AtomicU64,
+}
+
+/// How often the limit is re-read at most (Go 1.25 re-reads it once a second).
+const AUTO_PERIOD_NANOS: u64 = 1_000_000_000;
+
 /// See the module docs.
 pub(crate) struct Elastic {
     /// The worker count last asked for (`Handle::worker_threads`).
@@ -82,6 +96,8 @@ pub(crate) struct Elastic {
     pub(crate) started: AtomicU64,
     /// Workers retired by resizes (each counted when its thread exits).
     pub(crate) retired: AtomicU64,
+    /// Set when the worker count follows the cgroup CPU limit.
+    auto: Option<Auto>,
 }
 
 impl Elastic {
@@ -97,7 +113,36 @@ impl Elastic {
             }),
             started: AtomicU64::new(0),
             retired: AtomicU64::new(0),
+            auto: None,
         }
+    }
+
+    /// Follow the CPU limit in the cgroup directory `root` from now on.
+    pub(crate) fn follow_cgroup(&mut self, root: PathBuf, available: usize, now: u64) {
+        self.auto = Some(Auto {
+            root,
+            available,
+            next_check: AtomicU64::new(now.saturating_add(AUTO_PERIOD_NANOS)),
+        });
+    }
+
+    /// If this runtime follows a cgroup limit and a second passed since the last
+    /// read, claims the next read (one caller wins) and says where to read.
+    pub(crate) fn cgroup_check_due(&self, now: u64) -> Option<(&Path, usize)> {
+        let auto = self.auto.as_ref()?;
+        let due = auto.next_check.load(Ordering::Relaxed);
+        if now < due {
+            return None;
+        }
+        auto.next_check
+            .compare_exchange(
+                due,
+                now.saturating_add(AUTO_PERIOD_NANOS),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .ok()?;
+        Some((&auto.root, auto.available))
     }
 
     /// Records the state of the next slot at build time (in index order).

@@ -13,6 +13,7 @@
 //! | mechanism | `poller_deadline.rs` | the atomic protocol behind that wake-up (loom-checked) |
 //! | mechanism | `precise.rs` | sub-millisecond timed waits (timerfd on Linux) |
 //! | mechanism | `parking.rs` | the bundle of driver, idle set and parkers that timer slots also reach |
+//! | mechanism | `cgroup.rs` | reading the container's CPU limit (cgroup v2 and v1) |
 //! | mechanism | `config.rs` | the builder's settings the scheduler reads: name, intervals, thread hooks |
 //! | mechanism | `counters.rs` | per-worker counters, bumped by their worker only |
 //! | mechanism | `lifo.rs` | the LIFO cell: a worker's next task, stealable |
@@ -37,6 +38,7 @@
 
 mod block_on;
 mod blocking;
+mod cgroup;
 pub(crate) mod clock;
 mod config;
 mod counters;
@@ -101,6 +103,8 @@ pub struct Builder {
     flavor: Flavor,
     worker_threads: Option<usize>,
     max_worker_threads: Option<usize>,
+    /// `worker_threads_auto`: the cgroup directory whose CPU limit to follow.
+    auto: Option<std::path::PathBuf>,
     thread_name: String,
     max_blocking_threads: usize,
     config: config::Config,
@@ -120,6 +124,7 @@ impl Builder {
             flavor: Flavor::MultiThread,
             worker_threads: None,
             max_worker_threads: None,
+            auto: None,
             thread_name: DEFAULT_THREAD_NAME.to_string(),
             max_blocking_threads: blocking::DEFAULT_MAX_BLOCKING_THREADS,
             config: config::Config::default(),
@@ -189,6 +194,61 @@ impl Builder {
         );
         if self.flavor == Flavor::MultiThread {
             self.max_worker_threads = Some(threads);
+        }
+        self
+    }
+
+    /// Sizes the runtime by the container's CPU limit and keeps following it, the
+    /// way Go 1.25 sets GOMAXPROCS: the worker count is the cgroup's CPU quota
+    /// (v2 `cpu.max`, or v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`) rounded up,
+    /// at least 1 and at most the CPUs available, or the CPUs available when no
+    /// quota is set. The limit is re-read at most once a second, by a worker that is
+    /// awake, which resizes the runtime ([`Handle::set_worker_threads`]) when the
+    /// count changes. The bound ([`Builder::max_worker_threads`]) defaults to the
+    /// CPUs available. Overrides [`Builder::worker_threads`].
+    ///
+    /// The environment variable `TICKTOCK_WORKER_THREADS`, if set to a positive
+    /// number, wins: the runtime starts with that many workers and does not follow
+    /// the limit. The cgroup directory is `/sys/fs/cgroup` (the process's own cgroup
+    /// in a container with a cgroup namespace); [`Builder::cgroup_root`] changes it.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::Builder::new_multi_thread()
+    ///     .worker_threads_auto()
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(rt.handle().worker_threads() >= 1);
+    /// ```
+    pub fn worker_threads_auto(&mut self) -> &mut Builder {
+        if self.flavor == Flavor::MultiThread && self.auto.is_none() {
+            self.auto = Some(std::path::PathBuf::from("/sys/fs/cgroup"));
+        }
+        self
+    }
+
+    /// The cgroup directory [`Builder::worker_threads_auto`] reads (default
+    /// `/sys/fs/cgroup`): for a process that knows its cgroup lives elsewhere, and
+    /// for tests, which point it at a directory of their own. Implies
+    /// `worker_threads_auto` on a multi-thread builder.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("cgroup-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("cpu.max"), "100000 100000\n").unwrap(); // one CPU
+    /// let rt = ticktock_executor::Builder::new_multi_thread()
+    ///     .cgroup_root(&dir)
+    ///     .build()
+    ///     .unwrap();
+    /// # if std::env::var_os("TICKTOCK_WORKER_THREADS").is_none() {
+    /// assert_eq!(rt.handle().worker_threads(), 1);
+    /// # }
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn cgroup_root(&mut self, root: impl Into<std::path::PathBuf>) -> &mut Builder {
+        if self.flavor == Flavor::MultiThread {
+            self.auto = Some(root.into());
         }
         self
     }
@@ -477,11 +537,18 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
-        let workers = match self.worker_threads {
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
-        let max = self.max_worker_threads.unwrap_or(workers).max(workers);
+        let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let sizing = cgroup::sizing(
+            self.auto.as_deref(),
+            cgroup::env_workers(),
+            self.worker_threads,
+            available,
+        );
+        let workers = sizing.initial;
+        let max = self
+            .max_worker_threads
+            .unwrap_or(sizing.default_max)
+            .max(workers);
         let queues: Vec<Worker<_>> = (0..max).map(|_| Worker::new_fifo()).collect();
         let stealers = queues.iter().map(Worker::stealer).collect();
         assert!(
@@ -498,6 +565,12 @@ impl Builder {
         );
         shared.config = self.config.clone();
         shared.elastic = elastic::Elastic::new(max, workers);
+        if let Some(root) = sizing.follow {
+            let now = shared.timers.now_nanos();
+            shared
+                .elastic
+                .follow_cgroup(root.to_path_buf(), available, now);
+        }
         if self.start_paused {
             shared.timers.clock.pause();
         }
@@ -549,6 +622,8 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("flavor", &self.flavor)
             .field("worker_threads", &self.worker_threads)
+            .field("max_worker_threads", &self.max_worker_threads)
+            .field("auto", &self.auto)
             .field("thread_name", &self.thread_name)
             .field("config", &self.config)
             .field("start_paused", &self.start_paused)

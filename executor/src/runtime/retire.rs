@@ -74,6 +74,23 @@ pub(crate) fn resize(handle: &Handle, target: usize) {
     }
 }
 
+/// `Builder::worker_threads_auto`: at most once a second, re-reads the cgroup CPU
+/// limit and resizes if the worker count it allows changed. Called by awake
+/// workers (an idle runtime has nothing to resize); a few nanoseconds otherwise.
+pub(crate) fn follow_cgroup(handle: &Handle) {
+    let shared = &*handle.shared;
+    let Some((root, available)) = shared.elastic.cgroup_check_due(shared.timers.now_nanos()) else {
+        return;
+    };
+    let Some(workers) = super::cgroup::read_workers(root, available) else {
+        return;
+    };
+    let workers = workers.min(shared.elastic.max());
+    if workers != shared.elastic.target() {
+        resize(handle, workers);
+    }
+}
+
 /// Runs on a worker thread whose retire flag is set, with its core in `worker`.
 /// Returns `KeepRunning` if the thread must go back to its loop (the core is back
 /// in `worker`), `Proceed` if it must exit (the core is parked in `Elastic`).

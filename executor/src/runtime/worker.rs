@@ -32,6 +32,7 @@
 use async_task::Runnable;
 
 use super::park::park;
+use super::retire::follow_cgroup;
 use super::shared::Handle;
 use super::shared::Shared;
 use super::timers::LockWait;
@@ -164,6 +165,7 @@ pub(crate) fn run(
         }
         if maintenance {
             poll_io_now(shared);
+            follow_cgroup(handle);
         }
         let runnable = match step {
             Step::CoreGone => return Exit::CoreGone,
@@ -174,6 +176,7 @@ pub(crate) fn run(
                     let has_main_work = main.as_ref().is_some_and(|m| m.is_woken());
                     if !has_main_work {
                         park(shared, worker, main.as_deref());
+                        follow_cgroup(handle);
                     }
                     continue;
                 }
