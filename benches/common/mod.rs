@@ -4,8 +4,14 @@
 //! Each bench file writes its workload once, as a macro over the runtime crate's
 //! name (`ticktock` or `tokio`), so both runtimes run the very same code; only
 //! the paths `$rt::spawn`, `$rt::task::yield_now` and `$rt::time::*` differ.
+//! A workload that several files run lives in a submodule here and exports its
+//! macro (`#[macro_use] mod common;`): [`timeout`] (`timer_timeout.rs`,
+//! `scaling.rs`).
 
 #![allow(dead_code)]
+
+#[macro_use]
+pub mod timeout;
 
 use std::time::Duration;
 
@@ -24,16 +30,27 @@ pub const BATCH: u64 = 64;
 
 /// A ticktock multi-thread runtime with [`WORKERS`] workers.
 pub fn ticktock_rt() -> ticktock::Runtime {
-    ticktock::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .build()
-        .expect("build ticktock runtime")
+    ticktock_rt_with(WORKERS)
 }
 
 /// A tokio multi-thread runtime with [`WORKERS`] workers and its timer enabled.
 pub fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio_rt_with(WORKERS)
+}
+
+/// A ticktock multi-thread runtime with `workers` workers (`scaling.rs`).
+pub fn ticktock_rt_with(workers: usize) -> ticktock::Runtime {
+    ticktock::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .expect("build ticktock runtime")
+}
+
+/// A tokio multi-thread runtime with `workers` workers and its timer enabled
+/// (`scaling.rs`).
+pub fn tokio_rt_with(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
+        .worker_threads(workers)
         .enable_time()
         .build()
         .expect("build tokio runtime")
