@@ -21,11 +21,11 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 const WORKER_COUNTS: [usize; 5] = [1, 2, 4, 8, 16];
 /// Concurrent request tasks: as `timer_timeout`, many more than 16 workers.
 const TASKS: usize = 1000;
-/// Requests per task: half of `timer_timeout`'s, so one iteration takes
-/// ~0.2-0.3 s on 2 workers of the 2-core VM (about twice that on 1 worker,
-/// and a sixteenth of it on 16 if the runtime scales): ten samples per point
-/// then fit in a few seconds.
-const REQUESTS: usize = 500;
+/// Requests per task: as `timer_timeout`, so `scaling/timeout/2` is its
+/// `requests/0` point; one iteration takes ~0.3 s on 2 workers of the 2-core
+/// VM (about twice that on 1 worker, and an eighth of it on 16 workers of 16
+/// cores if the runtime scales): ten one-iteration samples fit in seconds.
+const REQUESTS: usize = 1000;
 /// Idle-connection timers held: none, so the series shows how the scheduler
 /// and the per-worker timer stores scale alone (`timer_timeout` measures the
 /// cost of 100 000 idle timers at 2 workers).
