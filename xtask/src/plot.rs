@@ -4,76 +4,24 @@
 //! bottom, each with one CDF line per runtime on a shared log-scale x axis (so
 //! panels compare at a glance) and a legend giving each line's p50 and p99.
 //!
-//! Ground rules: text is rendered by plotters' `ab_glyph` backend from the font
-//! bytes embedded below, registered once per [`draw`] under plotters' default
-//! family name, so nothing depends on the fonts installed on the machine.
+//! Ground rules: fonts, sizes and colours come from [`crate::style`].
 
 use std::error::Error;
 use std::path::Path;
 
 use plotters::prelude::*;
-use plotters::style::register_font;
 
 use crate::cdf::Series;
-
-/// DejaVu Sans, shipped in `xtask/assets/` with its license (Bitstream Vera terms).
-const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-/// The family plotters' default label and caption styles ask for.
-const FONT_FAMILY: &str = "sans-serif";
-
-/// Image width in pixels: wide enough for four decades of log axis to read well.
-const WIDTH: u32 = 1200;
-/// Height of each scenario's panel in pixels.
-const PANEL_HEIGHT: u32 = 420;
-/// Height of the title band above the panels.
-const TITLE_HEIGHT: u32 = 60;
-
-/// Text sizes in pixels.
-const TITLE_SIZE: u32 = 30;
-const PANEL_TITLE_SIZE: u32 = 24;
-const LABEL_SIZE: u32 = 18;
-const LEGEND_SIZE: u32 = 18;
-/// Width of the CDF lines: visible in a scaled-down README image, thin enough
-/// that the staircase of thousands of samples stays a clean line.
-const LINE_WIDTH: u32 = 2;
-/// Space around each panel, in pixels.
-const PANEL_MARGIN: u32 = 16;
-/// Space right of each panel: the last x tick label is centred on the axis end
-/// and needs room for half its width.
-const PANEL_MARGIN_RIGHT: u32 = 40;
-/// Space above the title, so its ascenders are not cut.
-const TITLE_TOP_MARGIN: u32 = 10;
+use crate::style::{
+    color_of, has_fixed_color, register_font, round_label, FONT_FAMILY, GRID_COLOR, LABEL_SIZE,
+    LEGEND_SIZE, LINE_WIDTH, PANEL_HEIGHT, PANEL_MARGIN, PANEL_MARGIN_RIGHT, PANEL_TITLE_SIZE,
+    TITLE_HEIGHT, TITLE_SIZE, TITLE_TOP_MARGIN, WIDTH, X_LABEL_AREA, Y_LABEL_AREA,
+};
 
 /// Lower end of the x axis, in µs. A log axis cannot show 0 or early (negative)
 /// lateness; samples below this are drawn at it. Timer lateness under a
 /// microsecond is below what the example can resolve against scheduling noise.
 const MIN_PLOTTED_US: f64 = 1.0;
-
-/// Line colors: ticktock blue, tokio orange (distinguishable with the common
-/// color-vision deficiencies), then further runtimes in order of appearance.
-const TICKTOCK_COLOR: RGBColor = RGBColor(31, 119, 180);
-const TOKIO_COLOR: RGBColor = RGBColor(255, 127, 14);
-const OTHER_COLORS: [RGBColor; 3] = [
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
-
-/// The color of `runtime`'s line; `others` are the runtimes without a fixed one,
-/// in order of appearance.
-fn color_of(runtime: &str, others: &[&str]) -> RGBColor {
-    match runtime {
-        "ticktock" => TICKTOCK_COLOR,
-        "tokio" => TOKIO_COLOR,
-        _ => {
-            let index = others
-                .iter()
-                .position(|&other| other == runtime)
-                .unwrap_or(0);
-            OTHER_COLORS[index % OTHER_COLORS.len()]
-        }
-    }
-}
 
 /// The x range to show, in µs: from the power of ten at or below the smallest
 /// sample (but not below [`MIN_PLOTTED_US`]) to the power of ten at or above the
@@ -102,28 +50,10 @@ fn format_tick(value_us: f64) -> String {
 /// Microseconds per millisecond.
 const US_PER_MS: f64 = 1000.0;
 
-/// `value` with up to [`LABEL_SIGNIFICANT_DIGITS`] significant digits and no
-/// trailing zeros: `40`, `2.5`, `0.1`.
-fn round_label(value: f64) -> String {
-    let digits_before_point = value.abs().log10().floor() as i32 + 1;
-    let decimals = (LABEL_SIGNIFICANT_DIGITS - digits_before_point).max(0) as usize;
-    let text = format!("{value:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    }
-}
-
-/// Significant digits of tick labels; percentiles in the legend are whole µs.
-const LABEL_SIGNIFICANT_DIGITS: i32 = 2;
-
 /// Draws `series` (grouped by scenario, as [`Series::from_samples`] returns them)
 /// into the PNG at `output`.
 pub fn draw(series: &[Series], output: &Path) -> Result<(), Box<dyn Error>> {
-    register_font(FONT_FAMILY, FontStyle::Normal, FONT).map_err(|_| {
-        "the embedded font (xtask/assets/DejaVuSans.ttf) is not a valid TrueType font"
-    })?;
+    register_font()?;
 
     let mut scenarios: Vec<&str> = Vec::new();
     let mut others: Vec<&str> = Vec::new();
@@ -131,8 +61,7 @@ pub fn draw(series: &[Series], output: &Path) -> Result<(), Box<dyn Error>> {
         if !scenarios.contains(&one.scenario.as_str()) {
             scenarios.push(&one.scenario);
         }
-        let fixed = matches!(one.runtime.as_str(), "ticktock" | "tokio");
-        if !fixed && !others.contains(&one.runtime.as_str()) {
+        if !has_fixed_color(&one.runtime) && !others.contains(&one.runtime.as_str()) {
             others.push(&one.runtime);
         }
     }
@@ -166,8 +95,8 @@ pub fn draw(series: &[Series], output: &Path) -> Result<(), Box<dyn Error>> {
             )
             .margin(PANEL_MARGIN)
             .margin_right(PANEL_MARGIN_RIGHT)
-            .x_label_area_size(56)
-            .y_label_area_size(80)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(Y_LABEL_AREA)
             .build_cartesian_2d((low..high).log_scale(), 0.0..1.0)?;
         let x_desc = if clamped {
             format!(
@@ -186,7 +115,7 @@ pub fn draw(series: &[Series], output: &Path) -> Result<(), Box<dyn Error>> {
             .y_label_formatter(&|value| format!("{value:.1}"))
             .label_style((FONT_FAMILY, LABEL_SIZE))
             .axis_desc_style((FONT_FAMILY, LABEL_SIZE))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(GRID_COLOR)
             .draw()?;
 
         for line in lines {
