@@ -23,7 +23,6 @@ use ticktock_timer::{Nanos, NO_DEADLINE};
 use super::driver::timeout_until;
 use super::idle::Woke;
 use super::shared::{Flavor, Shared};
-use super::worker::MainFuture;
 use crate::context::WorkerContext;
 
 /// How long a parked worker that saw a task sitting in a busy worker's LIFO cell
@@ -35,11 +34,11 @@ use crate::context::WorkerContext;
 const LIFO_RESCUE_DELAY: Duration = Duration::from_millis(1);
 
 /// Whether a parking worker must stay up: work it could take, a due timer, shutdown.
-fn must_stay_awake(shared: &Shared, main: Option<&dyn MainFuture>) -> bool {
+fn must_stay_awake(shared: &Shared, main_woken: &dyn Fn() -> bool) -> bool {
     shared.is_shutdown()
         || shared.has_visible_work()
         || shared.timers.earliest() <= shared.timers.now_nanos()
-        || main.is_some_and(|m| m.is_woken())
+        || main_woken()
 }
 
 /// How long a park may sleep when the earliest deadline is `deadline`: until it
@@ -60,7 +59,9 @@ fn park_timeout(shared: &Shared, deadline: Nanos, watching_lifo: bool) -> Option
 }
 
 /// Parks the worker until there may be work (see `idle.rs` for the protocol).
-pub(crate) fn park(shared: &Shared, worker: &WorkerContext, main: Option<&dyn MainFuture>) {
+/// `main_woken` says whether a current-thread `block_on`'s main future was woken
+/// (always `false` on a worker thread): then the worker stays up to poll it.
+pub(crate) fn park(shared: &Shared, worker: &WorkerContext, main_woken: &dyn Fn() -> bool) {
     let parking = &shared.parking;
     let index = worker.index;
     let (was_searching, watching_lifo) = match worker.core.borrow_mut().as_mut() {
@@ -71,7 +72,7 @@ pub(crate) fn park(shared: &Shared, worker: &WorkerContext, main: Option<&dyn Ma
         None => return,
     };
     parking.idle.transition_to_parked(index, was_searching);
-    let woke = park_announced(shared, index, watching_lifo, main);
+    let woke = park_announced(shared, index, watching_lifo, main_woken);
     if let Some(core) = worker.core.borrow_mut().as_mut() {
         // Removed from the parked set by an unparker: it counted us as searching.
         // Woken by ourselves (deadline, event, re-check): not a searcher.
@@ -85,7 +86,7 @@ fn park_announced(
     shared: &Shared,
     index: usize,
     watching_lifo: bool,
-    main: Option<&dyn MainFuture>,
+    main_woken: &dyn Fn() -> bool,
 ) -> Woke {
     let parking = &shared.parking;
     if shared.timers.clock.is_paused() && shared.flavor == Flavor::CurrentThread {
@@ -95,14 +96,14 @@ fn park_announced(
         // A blocking job in flight runs in real time and may be what the runtime
         // waits for: no jump until it ends (it unparks us then).
         if earliest != NO_DEADLINE
-            && !must_stay_awake(shared, main)
+            && !must_stay_awake(shared, main_woken)
             && !shared.blocking.has_jobs_in_flight()
         {
             shared.timers.clock.advance_to(earliest);
             return parking.idle.transition_from_parked(index);
         }
     }
-    if must_stay_awake(shared, main) {
+    if must_stay_awake(shared, main_woken) {
         return parking.idle.transition_from_parked(index);
     }
     shared.counters[index].parks.bump();

@@ -35,7 +35,7 @@ use super::lifo::LifoCell;
 use super::parking::Parking;
 use super::registry::Registry;
 use super::timers::Timers;
-use super::worker_core::{retry_steal, Core};
+use super::worker_core::{retry_steal, Core, Queues};
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::loom::{lock, wait_until};
@@ -128,6 +128,16 @@ impl Shared {
             threads_changed: Condvar::new(),
             draining: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
+        }
+    }
+
+    /// The view of the queues that a core's queue policy reads.
+    pub(crate) fn queues(&self) -> Queues<'_> {
+        Queues {
+            injector: &self.injector,
+            stealers: &self.stealers,
+            lifo: &self.lifo,
+            counters: &self.counters,
         }
     }
 

@@ -80,7 +80,7 @@ pub(crate) fn schedule_local(
         } else {
             Placement::Next
         };
-        if core.push_local(&handle.shared, runnable, placement) == Visible::ToOthers {
+        if core.push_local(&handle.shared.queues(), runnable, placement) == Visible::ToOthers {
             handle.shared.parking.notify_one();
         }
         Ok(())
@@ -153,7 +153,7 @@ pub(crate) fn run(
                         maintenance = true;
                         fired = fire_timers(shared, core);
                     }
-                    match core.next_local(shared) {
+                    match core.next_local(&shared.queues()) {
                         Some(runnable) => Step::Run(runnable),
                         None => Step::Park,
                     }
@@ -175,7 +175,8 @@ pub(crate) fn run(
                 None => {
                     let has_main_work = main.as_ref().is_some_and(|m| m.is_woken());
                     if !has_main_work {
-                        park(shared, worker, main.as_deref());
+                        let main = main.as_deref();
+                        park(shared, worker, &|| main.is_some_and(|m| m.is_woken()));
                         follow_cgroup(handle);
                     }
                     continue;
@@ -289,8 +290,9 @@ fn search(shared: &Shared, worker: &WorkerContext) -> Option<Runnable> {
     wake_buffered(worker);
     let mut core = worker.core.borrow_mut();
     let core = core.as_mut()?;
-    if let Some(runnable) = core.next_local(shared) {
+    let queues = shared.queues();
+    if let Some(runnable) = core.next_local(&queues) {
         return Some(runnable);
     }
-    core.steal_work(shared)
+    core.steal_work(&queues)
 }

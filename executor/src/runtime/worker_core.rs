@@ -11,15 +11,16 @@
 //! # Ground rules
 //! A core is driven by exactly one thread at a time: a worker thread, or, in the
 //! current-thread flavor, the thread inside `block_on`; `block_in_place` hands it to
-//! a fresh thread. Nothing here reads the thread-local context: the caller passes
-//! the shared state and says how a task was woken.
+//! a fresh thread. Nothing here reads the thread-local context or `Shared`: the caller
+//! passes a [`Queues`] view and says how a task was woken.
 
 use std::task::Waker;
 
 use async_task::Runnable;
-use crossbeam_deque::{Steal, Worker};
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
-use super::shared::Shared;
+use super::counters::WorkerCounters;
+use super::lifo::LifoCell;
 use crate::loom::sync::atomic::Ordering;
 
 /// Default ticks between two maintenance passes (`Builder::event_interval`; see
@@ -33,6 +34,16 @@ const MAX_LIFO_STREAK: u32 = 3;
 
 /// `lifo_watch` value for "no task seen in that worker's LIFO cell".
 const NOT_WATCHED: u64 = u64::MAX;
+
+/// The parts of the shared state the queue policy reads: the global queue and every
+/// worker's stealer, LIFO cell and counters (`Shared::queues` lends them). Taking
+/// this view rather than `Shared` keeps the policy below the shared state.
+pub(crate) struct Queues<'a> {
+    pub(crate) injector: &'a Injector<Runnable>,
+    pub(crate) stealers: &'a [Stealer<Runnable>],
+    pub(crate) lifo: &'a [LifoCell],
+    pub(crate) counters: &'a [WorkerCounters],
+}
 
 /// Where a task woken on its own worker queues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,7 +126,7 @@ impl Core {
     /// Queues a task woken on this worker. See [`Visible`] for the answer.
     pub(crate) fn push_local(
         &mut self,
-        shared: &Shared,
+        queues: &Queues<'_>,
         runnable: Runnable,
         placement: Placement,
     ) -> Visible {
@@ -131,7 +142,7 @@ impl Core {
                 self.yielded = true;
                 Visible::OnlyHere
             }
-            Placement::Next => match shared.lifo[self.index].push(runnable) {
+            Placement::Next => match queues.lifo[self.index].push(runnable) {
                 Some(previous) => {
                     self.queue.push(previous);
                     Visible::ToOthers
@@ -144,19 +155,19 @@ impl Core {
     /// The next task of this worker's own: the global queue now and then (or after
     /// a yield), its LIFO cell (bounded streak), its queue, then a batch of the
     /// global queue.
-    pub(crate) fn next_local(&mut self, shared: &Shared) -> Option<Runnable> {
+    pub(crate) fn next_local(&mut self, queues: &Queues<'_>) -> Option<Runnable> {
         self.tick = self.tick.wrapping_add(1);
         let yielded = std::mem::replace(&mut self.yielded, false);
         // `is_empty` is two plain loads; `pop_global` would pay a fence each time.
-        if (yielded || self.tick % self.global_queue_interval == 0) && !shared.injector.is_empty() {
-            if let Some(runnable) = shared.pop_global() {
+        if (yielded || self.tick % self.global_queue_interval == 0) && !queues.injector.is_empty() {
+            if let Some(runnable) = retry_steal(|| queues.injector.steal()) {
                 return Some(runnable);
             }
         }
         // The hint first: `take` is an atomic swap, not worth paying on every pick
         // when the cell is empty (a stale "empty" hint only delays the task to
         // the next pick; only this worker fills its own cell).
-        let lifo = &shared.lifo[self.index];
+        let lifo = &queues.lifo[self.index];
         if let Some(runnable) = lifo.looks_occupied().then(|| lifo.take()).flatten() {
             if self.lifo_streak < MAX_LIFO_STREAK {
                 self.lifo_streak += 1;
@@ -168,13 +179,13 @@ impl Core {
         if let Some(runnable) = self.queue.pop() {
             return Some(runnable);
         }
-        retry_steal(|| shared.injector.steal_batch_and_pop(&self.queue))
+        retry_steal(|| queues.injector.steal_batch_and_pop(&self.queue))
     }
 
     /// Takes work from elsewhere: half of a random victim's queue, a batch of the
     /// global queue, or the LIFO task of a worker stuck in one poll.
-    pub(crate) fn steal_work(&mut self, shared: &Shared) -> Option<Runnable> {
-        let stealers = &shared.stealers;
+    pub(crate) fn steal_work(&mut self, queues: &Queues<'_>) -> Option<Runnable> {
+        let stealers = queues.stealers;
         let workers = stealers.len();
         let start = self.rng.below(workers);
         for offset in 0..workers {
@@ -185,36 +196,36 @@ impl Core {
             if let Some(runnable) =
                 retry_steal(|| stealers[victim].steal_batch_and_pop(&self.queue))
             {
-                shared.counters[self.index].steals.bump();
+                queues.counters[self.index].steals.bump();
                 return Some(runnable);
             }
         }
-        if let Some(runnable) = retry_steal(|| shared.injector.steal_batch_and_pop(&self.queue)) {
+        if let Some(runnable) = retry_steal(|| queues.injector.steal_batch_and_pop(&self.queue)) {
             return Some(runnable);
         }
-        self.rescue_lifo(shared)
+        self.rescue_lifo(queues)
     }
 
     /// Takes a task from the LIFO cell of a worker that has been inside the same
     /// poll since this worker's previous look (it is blocked: Go steals `runnext`
     /// from such a P). Records the victims it saw with an occupied cell.
-    fn rescue_lifo(&mut self, shared: &Shared) -> Option<Runnable> {
-        let workers = shared.workers();
+    fn rescue_lifo(&mut self, queues: &Queues<'_>) -> Option<Runnable> {
+        let workers = queues.stealers.len();
         self.lifo_watch.resize(workers, NOT_WATCHED);
         for victim in 0..workers {
             if victim == self.index {
                 continue;
             }
-            let cell = &shared.lifo[victim];
+            let cell = &queues.lifo[victim];
             if !cell.looks_occupied() {
                 self.lifo_watch[victim] = NOT_WATCHED;
                 continue;
             }
-            let polls = shared.counters[victim].polls.load(Ordering::Relaxed);
+            let polls = queues.counters[victim].polls.load(Ordering::Relaxed);
             if self.lifo_watch[victim] == polls {
                 self.lifo_watch[victim] = NOT_WATCHED;
                 if let Some(runnable) = cell.take() {
-                    shared.counters[self.index].steals.bump();
+                    queues.counters[self.index].steals.bump();
                     return Some(runnable);
                 }
             } else {
@@ -292,7 +303,7 @@ mod tests {
 
     /// Runs every task `next_local` hands out, in order.
     fn drain(core: &mut Core, shared: &Shared) {
-        while let Some(runnable) = core.next_local(shared) {
+        while let Some(runnable) = core.next_local(&shared.queues()) {
             runnable.run();
         }
     }
@@ -302,11 +313,11 @@ mod tests {
         let (mut core, shared) = setup();
         let log = Arc::new(Mutex::new(Vec::new()));
         assert_eq!(
-            core.push_local(&shared, task(1, &log), Placement::Next),
+            core.push_local(&shared.queues(), task(1, &log), Placement::Next),
             Visible::OnlyHere
         );
         assert_eq!(
-            core.push_local(&shared, task(2, &log), Placement::Next),
+            core.push_local(&shared.queues(), task(2, &log), Placement::Next),
             Visible::ToOthers
         );
         drain(&mut core, &shared);
@@ -318,7 +329,7 @@ mod tests {
         let (mut core, shared) = setup();
         let log = Arc::new(Mutex::new(Vec::new()));
         for id in 1..=4 {
-            let visible = core.push_local(&shared, task(id, &log), Placement::FiredTimer);
+            let visible = core.push_local(&shared.queues(), task(id, &log), Placement::FiredTimer);
             assert_eq!(visible, Visible::ToOthers);
         }
         drain(&mut core, &shared);
@@ -330,7 +341,7 @@ mod tests {
         let (mut core, shared) = setup();
         let log = Arc::new(Mutex::new(Vec::new()));
         shared.injector.push(task(1, &log));
-        let visible = core.push_local(&shared, task(2, &log), Placement::Yielded);
+        let visible = core.push_local(&shared.queues(), task(2, &log), Placement::Yielded);
         assert_eq!(visible, Visible::OnlyHere);
         drain(&mut core, &shared);
         assert_eq!(*log.lock().unwrap(), [1, 2]);
@@ -340,14 +351,14 @@ mod tests {
     fn the_lifo_streak_is_bounded() {
         let (mut core, shared) = setup();
         let log = Arc::new(Mutex::new(Vec::new()));
-        core.push_local(&shared, task(100, &log), Placement::FiredTimer);
+        core.push_local(&shared.queues(), task(100, &log), Placement::FiredTimer);
         // A ping-pong: each task run from the LIFO cell wakes the next one into it.
         let mut id = 0;
-        core.push_local(&shared, task(id, &log), Placement::Next);
+        core.push_local(&shared.queues(), task(id, &log), Placement::Next);
         for _ in 0..=MAX_LIFO_STREAK {
-            core.next_local(&shared).expect("a task").run();
+            core.next_local(&shared.queues()).expect("a task").run();
             id += 1;
-            core.push_local(&shared, task(id, &log), Placement::Next);
+            core.push_local(&shared.queues(), task(id, &log), Placement::Next);
         }
         // After MAX_LIFO_STREAK picks from the cell, the queued task gets its turn.
         let ran = log.lock().unwrap().clone();
