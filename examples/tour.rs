@@ -13,7 +13,8 @@
 //!    timers firing while the old thread blocks;
 //! 8. a panicking task, caught as a `JoinError`;
 //!
-//! and finally a per-worker timer report from `Runtime::metrics`.
+//! a per-worker timer report from `Runtime::metrics`, and finally a resize from 2
+//! workers to 1 with timers armed, the report before and after.
 //!
 //! Lateness is "woke at" minus "deadline": ticktock never fires a timer early, so it
 //! is never negative; how large it is depends on the machine (see docs/benchmarks.md
@@ -75,6 +76,7 @@ fn main() {
     });
 
     report(&rt.metrics());
+    resize(&rt);
     drop(rt);
     println!("\nruntime dropped: every task cancelled, every timer freed");
     println!("tour finished in {}", ms(started.elapsed()));
@@ -338,6 +340,53 @@ fn report(metrics: &RuntimeMetrics) {
             worker.polls, worker.steals, worker.parks, worker.timers_fired
         );
     }
+}
+
+/// Scene 10: shrink the running runtime from 2 workers to 1 while sleeps are
+/// armed in both stores; the retiring worker's timers move to the survivor.
+fn resize(rt: &ticktock::Runtime) {
+    heading(10, "resize: set_worker_threads(1) with timers armed");
+    let sleepers: Vec<_> = (0..200u64)
+        .map(|i| {
+            rt.spawn(async move {
+                let deadline = Instant::now() + Duration::from_millis(150 + i);
+                ticktock::time::sleep_until(deadline).await;
+                Instant::now() >= deadline
+            })
+        })
+        .collect();
+    let handle = rt.handle();
+    let live =
+        |m: &RuntimeMetrics| -> Vec<usize> { m.per_worker.iter().map(|w| w.timers.live).collect() };
+    while live(&handle.metrics()).iter().sum::<usize>() < 200 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    println!(
+        "  before: live timers per worker store {:?}",
+        live(&handle.metrics())
+    );
+    handle.set_worker_threads(1);
+    while handle.metrics().active_workers != 1 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let after = handle.metrics();
+    println!("  after:  live timers per worker store {:?}", live(&after));
+    for (index, worker) in after.per_worker.iter().enumerate() {
+        println!(
+            "  worker {index}: migrated_out {}, migrated_in {}",
+            worker.timers.migrated_out, worker.timers.migrated_in
+        );
+    }
+    println!(
+        "  active workers {}, retired {}",
+        after.active_workers, after.workers_retired
+    );
+    let on_time = sleepers
+        .into_iter()
+        .map(|task| rt.block_on(task).unwrap())
+        .filter(|&never_early| never_early)
+        .count();
+    println!("  {on_time}/200 sleeps completed, none early");
 }
 
 /// Polls a future once and reports what it said, without consuming it.
