@@ -85,8 +85,12 @@ pub fn color_of(runtime: &str, others: &[&str]) -> RGBColor {
 const LABEL_SIGNIFICANT_DIGITS: i32 = 2;
 
 /// `value` with up to two significant digits and no trailing zeros: `40`,
-/// `2.5`, `0.1`.
+/// `2.5`, `0.1`; `0` for zero (a linear axis starts there, and its log10 is
+/// not a number of digits).
 pub fn round_label(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
     let digits_before_point = value.abs().log10().floor() as i32 + 1;
     let decimals = (LABEL_SIGNIFICANT_DIGITS - digits_before_point).max(0) as usize;
     let text = format!("{value:.decimals$}");
@@ -115,5 +119,6 @@ mod tests {
         assert_eq!(round_label(2.5), "2.5");
         assert_eq!(round_label(0.1), "0.1");
         assert_eq!(round_label(123.0), "123");
+        assert_eq!(round_label(0.0), "0");
     }
 }
