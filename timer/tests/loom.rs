@@ -522,3 +522,115 @@ fn loom_handles_follow_migration_racing_fire() {
         }
     });
 }
+
+/// The live retirement path (issue 13): a retiring worker's store is moved a slice at a
+/// time (`migrate_some_into`, one far entry per slice here) round robin onto two
+/// surviving stores, taking the source's lock then the destination's, while the
+/// handles pull one far timer in to a near deadline and drop another, and a survivor
+/// fires its store. Checks in every order: each timer fired exactly once or was
+/// cancelled, never both; the reset timer fires for its new deadline; nothing is left
+/// behind in any store once the handles let go.
+#[test]
+fn loom_slice_migration_spread_racing_reset_drop_and_fire() {
+    /// A far deadline (5 s): placed in the wheel, not the heap.
+    const FAR: Nanos = 5_000_000_000;
+    // Outside loom's view: what the worker fired in each execution, to check that the
+    // race was explored both ways (timers migrated to store 1 before and after its fire).
+    let outcomes = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let recorder = outcomes.clone();
+    model(move || {
+        let stores: Arc<[Mutex<TimerStore<u32>>; 3]> = Arc::new([
+            Mutex::new(TimerStore::new(StoreId(0))),
+            Mutex::new(TimerStore::new(StoreId(1))),
+            Mutex::new(TimerStore::new(StoreId(2))),
+        ]);
+        let (near, pulled_in, mut dropped) = {
+            let mut store = stores[0].lock().unwrap();
+            let keys = (
+                store.insert(10, 1),
+                store.insert(FAR, 2),
+                store.insert(FAR + 1, 3),
+            );
+            assert_eq!(store.wheel_len(), 2, "the far timers start in the wheel");
+            ((0, keys.0), (0, keys.1), (0, keys.2))
+        };
+        // Worker 0 retires: slices alternate between stores 1 and 2 until it holds
+        // no waiting timer.
+        let migrator = {
+            let stores = stores.clone();
+            thread::spawn(move || {
+                let mut turn = 0;
+                loop {
+                    let mut from = stores[0].lock().unwrap();
+                    if from.live() == 0 {
+                        return turn;
+                    }
+                    let mut to = stores[1 + turn % 2].lock().unwrap();
+                    from.migrate_some_into(&mut to, 1);
+                    from.verify();
+                    to.verify();
+                    turn += 1;
+                }
+            })
+        };
+        // Worker 1 fires its own store at 15.
+        let worker = {
+            let stores = stores.clone();
+            thread::spawn(move || {
+                let mut fired = Vec::new();
+                let mut store = stores[1].lock().unwrap();
+                store.expire(15, |waker| fired.push(waker));
+                store.verify();
+                fired
+            })
+        };
+        // The handles: timer 2 pulled in from 5 s to 12, timer 3 dropped.
+        let mut pulled_in = pulled_in;
+        follow(&stores[..], &mut pulled_in, |store, key| {
+            store.reset(key, 12)
+        });
+        let cancelled = follow(&stores[..], &mut dropped, |store, key| store.cancel(key));
+        let slices = migrator.join().unwrap();
+        let fired = worker.join().unwrap();
+        assert!((1..=3).contains(&slices), "{slices} slices");
+        recorder.lock().unwrap().insert((slices, fired.clone()));
+        assert_eq!(cancelled, Some(3), "timer 3 was waiting when dropped");
+        let mut late = Vec::new();
+        for store in stores.iter() {
+            store.lock().unwrap().expire(15, |waker| late.push(waker));
+        }
+        let all: Vec<u32> = fired.iter().chain(&late).copied().collect();
+        for id in [1, 2] {
+            assert_eq!(
+                all.iter().filter(|&&w| w == id).count(),
+                1,
+                "timer {id}: fired {fired:?} then {late:?}"
+            );
+        }
+        assert!(!all.contains(&3), "a dropped timer fired: {all:?}");
+        // The handles of the fired timers let go; nothing may stay behind.
+        let (mut near, mut pulled_in) = (near, pulled_in);
+        for place in [&mut near, &mut pulled_in] {
+            let state = follow(&stores[..], place, |store, key| {
+                store.poll_entry(key, |_| {})
+            });
+            assert_eq!(state, PollState::Fired);
+            follow(&stores[..], place, |store, key| store.cancel(key));
+        }
+        for store in stores.iter() {
+            let store = store.lock().unwrap();
+            store.verify();
+            assert_eq!(
+                (store.live(), store.heap_len(), store.slab_len()),
+                (0, 0, 0),
+                "entries left behind: {store:?}"
+            );
+        }
+    });
+    let outcomes = outcomes.lock().unwrap();
+    assert!(
+        outcomes.iter().any(|(_, fired)| fired.is_empty())
+            && outcomes.iter().any(|(_, fired)| !fired.is_empty()),
+        "the fire never raced the migration both ways: {outcomes:?}"
+    );
+}
