@@ -452,6 +452,37 @@ fn follow<R>(
     }
 }
 
+/// Spawns a worker that fires everything due at `now` in store `index` and returns
+/// the wakers it handed out, in firing order.
+fn spawn_expire<const N: usize>(
+    stores: &Arc<[Mutex<TimerStore<u32>>; N]>,
+    index: usize,
+    now: Nanos,
+) -> thread::JoinHandle<Vec<u32>> {
+    let stores = stores.clone();
+    thread::spawn(move || {
+        let mut fired = Vec::new();
+        let mut store = stores[index].lock().unwrap();
+        store.expire(now, |waker| fired.push(waker));
+        store.verify();
+        fired
+    })
+}
+
+/// Checks that every store is consistent and holds no entry at all: nothing live,
+/// nothing in the heap, no slab slot (fired entry or tombstone) left behind.
+fn assert_all_empty(stores: &[Mutex<TimerStore<u32>>]) {
+    for store in stores {
+        let store = store.lock().unwrap();
+        store.verify();
+        assert_eq!(
+            (store.live(), store.heap_len(), store.slab_len()),
+            (0, 0, 0),
+            "entries left behind: {store:?}"
+        );
+    }
+}
+
 #[test]
 fn loom_handles_follow_migration_racing_fire() {
     model(|| {
@@ -475,16 +506,7 @@ fn loom_handles_follow_migration_racing_fire() {
             })
         };
         // Worker 1 fires its own store at 15.
-        let worker = {
-            let stores = stores.clone();
-            thread::spawn(move || {
-                let mut fired = Vec::new();
-                let mut store = stores[1].lock().unwrap();
-                store.expire(15, |waker| fired.push(waker));
-                store.verify();
-                fired
-            })
-        };
+        let worker = spawn_expire(&stores, 1, 15);
         // The handles: timer 1 is dropped, timer 2 pulled in from 30 to 12.
         let cancelled = follow(&stores[..], &mut timer_1, |store, key| store.cancel(key));
         follow(&stores[..], &mut timer_2, |store, key| store.reset(key, 12));
@@ -511,15 +533,7 @@ fn loom_handles_follow_migration_racing_fire() {
         });
         assert_eq!(state, PollState::Fired);
         follow(&stores[..], &mut timer_2, |store, key| store.cancel(key));
-        for store in stores.iter() {
-            let store = store.lock().unwrap();
-            store.verify();
-            assert_eq!(
-                (store.live(), store.heap_len(), store.slab_len()),
-                (0, 0, 0),
-                "entries left behind: {store:?}"
-            );
-        }
+        assert_all_empty(&stores[..]);
     });
 }
 
@@ -544,7 +558,7 @@ fn loom_slice_migration_spread_racing_reset_drop_and_fire() {
             Mutex::new(TimerStore::new(StoreId(1))),
             Mutex::new(TimerStore::new(StoreId(2))),
         ]);
-        let (near, pulled_in, mut dropped) = {
+        let (mut near, mut pulled_in, mut dropped) = {
             let mut store = stores[0].lock().unwrap();
             let keys = (
                 store.insert(10, 1),
@@ -574,18 +588,8 @@ fn loom_slice_migration_spread_racing_reset_drop_and_fire() {
             })
         };
         // Worker 1 fires its own store at 15.
-        let worker = {
-            let stores = stores.clone();
-            thread::spawn(move || {
-                let mut fired = Vec::new();
-                let mut store = stores[1].lock().unwrap();
-                store.expire(15, |waker| fired.push(waker));
-                store.verify();
-                fired
-            })
-        };
+        let worker = spawn_expire(&stores, 1, 15);
         // The handles: timer 2 pulled in from 5 s to 12, timer 3 dropped.
-        let mut pulled_in = pulled_in;
         follow(&stores[..], &mut pulled_in, |store, key| {
             store.reset(key, 12)
         });
@@ -609,7 +613,6 @@ fn loom_slice_migration_spread_racing_reset_drop_and_fire() {
         }
         assert!(!all.contains(&3), "a dropped timer fired: {all:?}");
         // The handles of the fired timers let go; nothing may stay behind.
-        let (mut near, mut pulled_in) = (near, pulled_in);
         for place in [&mut near, &mut pulled_in] {
             let state = follow(&stores[..], place, |store, key| {
                 store.poll_entry(key, |_| {})
@@ -617,15 +620,7 @@ fn loom_slice_migration_spread_racing_reset_drop_and_fire() {
             assert_eq!(state, PollState::Fired);
             follow(&stores[..], place, |store, key| store.cancel(key));
         }
-        for store in stores.iter() {
-            let store = store.lock().unwrap();
-            store.verify();
-            assert_eq!(
-                (store.live(), store.heap_len(), store.slab_len()),
-                (0, 0, 0),
-                "entries left behind: {store:?}"
-            );
-        }
+        assert_all_empty(&stores[..]);
     });
     let outcomes = outcomes.lock().unwrap();
     assert!(
