@@ -66,9 +66,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let hint =
-            crate::context::with_worker(|w| w.map_or(self.shared.workers(), |(_, w)| w.index));
-        match super::spawn::new_task(self, hint, future) {
+        match super::spawn::new_task(self, future) {
             Some((runnable, join)) => {
                 runnable.schedule();
                 join

@@ -9,8 +9,9 @@
 //!
 //! # Ground rules
 //! A shard lock is held for a slab operation only, never while waking, dropping a
-//! waker or running user code. Shards are picked by the spawning worker, so
-//! spawning on different workers does not contend.
+//! waker or running user code. Shards are picked by task id, so consecutive spawns
+//! spread over the shards and a worker removing tasks it stole rarely waits on the
+//! shard another worker is inserting into.
 
 use std::task::Waker;
 

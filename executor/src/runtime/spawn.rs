@@ -24,7 +24,6 @@ use crate::task::join::{JoinError, JoinHandle, TaskOutput};
 /// its runnable (not yet scheduled) and join handle. `None` after shutdown.
 pub(crate) fn new_task<F>(
     handle: &Handle,
-    shard_hint: usize,
     future: F,
 ) -> Option<(async_task::Runnable, JoinHandle<F::Output>)>
 where
@@ -32,9 +31,11 @@ where
     F::Output: Send + 'static,
 {
     let shared = &handle.shared;
-    shared.registry.insert(shard_hint, |key| {
+    let id = Id::next();
+    // Consecutive ids go to different shards, so a worker spawning while another
+    // removes the tasks it stole rarely waits on the same shard lock.
+    shared.registry.insert(id.as_u64() as usize, |key| {
         let scheduler = handle.clone();
-        let id = Id::next();
         let abort = AbortFlag::default();
         let wrapped = TaskFuture {
             future: Some(future),

@@ -32,6 +32,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Id(NonZeroU64);
 
 impl Id {
+    /// The raw counter value (for sharding; never zero).
+    pub(crate) fn as_u64(self) -> u64 {
+        self.0.get()
+    }
+
     /// A fresh id. Relaxed: uniqueness needs only the atomicity of the increment.
     pub(crate) fn next() -> Id {
         static NEXT: AtomicU64 = AtomicU64::new(1);
