@@ -3,9 +3,16 @@
 //! handlers, and a graceful shutdown on SIGTERM or ctrl-c.
 //!
 //! ```text
-//! cargo run --release --features http --example axum_service -- [--addr 127.0.0.1:3000] [--workers N]
+//! cargo run --release --features http --example axum_service -- [--addr 127.0.0.1:3000] [--workers N] [--resize-every-ms MS]
 //! cargo run --release --features http --example axum_service -- --self-test
 //! ```
+//!
+//! `--workers N` sets the worker count (default: the CPUs available, as tokio's).
+//! `--resize-every-ms MS` resizes the running runtime while it serves: every `MS`
+//! milliseconds a task switches between 1 worker and the initial count (which must
+//! be at least 2) with [`ticktock::Handle::set_worker_threads`], and prints
+//! `resize K: N workers`; at shutdown it prints the workers started and retired by
+//! resizes. `benches/http_bench.sh resize` runs wrk across these resizes.
 //!
 //! Routes:
 //! - `GET /hello/{name}`: `{"greeting":"hello, {name}","peer":"127.0.0.1"}`
@@ -38,6 +45,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The worker count `--resize-every-ms` shrinks to: the smallest runtime, so every
+/// shrink retires all workers but one and migrates their tasks and timers.
+const SHRUNK_WORKERS: usize = 1;
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct Greeting {
@@ -90,9 +101,33 @@ async fn shutdown_signal() {
     futures::future::select(Box::pin(terminate.recv()), Box::pin(interrupt.recv())).await;
 }
 
+/// Every `every`, switches the runtime between [`SHRUNK_WORKERS`] and the worker
+/// count it had when this started, and prints each resize. Runs until the runtime
+/// is dropped.
+async fn resize_forever(every: Duration) {
+    let handle = ticktock::Handle::current();
+    let full = handle.worker_threads();
+    assert!(
+        full > SHRUNK_WORKERS,
+        "--resize-every-ms needs at least {} workers (--workers N), not {full}",
+        SHRUNK_WORKERS + 1
+    );
+    for count in 1u64.. {
+        ticktock::time::sleep(every).await;
+        let target = if handle.worker_threads() == full {
+            SHRUNK_WORKERS
+        } else {
+            full
+        };
+        handle.set_worker_threads(target);
+        println!("resize {count}: {target} workers");
+    }
+}
+
 struct Options {
     addr: SocketAddr,
     workers: Option<usize>,
+    resize_every: Option<Duration>,
     self_test: bool,
 }
 
@@ -100,6 +135,7 @@ fn options() -> Options {
     let mut options = Options {
         addr: "127.0.0.1:3000".parse().unwrap(),
         workers: None,
+        resize_every: None,
         self_test: false,
     };
     let mut args = std::env::args().skip(1);
@@ -114,6 +150,10 @@ fn options() -> Options {
             }
             "--workers" => {
                 options.workers = Some(args.next().expect("--workers N").parse().expect("a number"))
+            }
+            "--resize-every-ms" => {
+                let ms = args.next().expect("--resize-every-ms MS");
+                options.resize_every = Some(Duration::from_millis(ms.parse().expect("a number")))
             }
             "--self-test" => options.self_test = true,
             other => panic!("unknown argument {other}; see the example's docs"),
@@ -138,12 +178,22 @@ fn main() {
         let listener = TcpListener::bind(options.addr).await.expect("bind");
         println!("listening on {}", listener.local_addr().unwrap());
         std::io::stdout().flush().unwrap();
+        if let Some(every) = options.resize_every {
+            drop(ticktock::spawn(resize_forever(every)));
+        }
         ticktock::serve(listener, app())
             .with_graceful_shutdown(shutdown_signal())
             .drain_timeout(DRAIN_TIMEOUT)
             .await
             .expect("serve");
         println!("drained");
+        if options.resize_every.is_some() {
+            let metrics = ticktock::Handle::current().metrics();
+            println!(
+                "workers started by resizes: {}, retired: {}",
+                metrics.workers_started, metrics.workers_retired
+            );
+        }
     });
 }
 
