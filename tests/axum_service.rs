@@ -2,13 +2,14 @@
 //! SIGTERM in the middle, and the graceful-shutdown promise checked from the
 //! outside: every request the server accepted got its complete response, the
 //! ones it did not accept were refused cleanly (no partial response), and the
-//! process exited with status 0.
+//! process exited with status 0. And the same example resizing its runtime
+//! (2 workers, 1, 2, ...) under load without failing a request (issue 13).
 
 #![cfg(all(feature = "http", unix))]
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +27,12 @@ const SLEEP_MS: u64 = 200;
 const LOAD_BEFORE_SIGNAL: Duration = Duration::from_millis(800);
 /// Upper bound for the whole run after SIGTERM (the example drains in 10 s max).
 const EXIT_LIMIT: Duration = Duration::from_secs(20);
+/// `--resize-every-ms` of the resize test: many resizes within its load.
+const RESIZE_EVERY_MS: &str = "100";
+/// Load of the resize test, before SIGTERM: at 100 ms per resize, about seven
+/// shrinks and seven grows when the machine is idle, and at least one of each
+/// even when its timers run late on a loaded machine.
+const LOAD_WHILE_RESIZING: Duration = Duration::from_millis(1500);
 
 /// Builds `examples/axum_service.rs` in this test's profile and returns its path.
 fn example_binary() -> std::path::PathBuf {
@@ -166,11 +173,13 @@ fn client(addr: SocketAddr, id: usize, signalled: Arc<AtomicBool>, stop: Instant
     tally
 }
 
-#[test]
-fn sigterm_mid_load_drains_every_accepted_request_and_exits_zero() {
+/// Starts the example on a free port with 2 workers and `extra` arguments; returns
+/// the process, its stdout past the `listening on` line, and the address.
+fn start_example(extra: &[&str]) -> (Child, BufReader<ChildStdout>, SocketAddr) {
     let binary = example_binary();
     let mut server = Command::new(&binary)
         .args(["--addr", "127.0.0.1:0", "--workers", "2"])
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the example");
@@ -183,6 +192,12 @@ fn sigterm_mid_load_drains_every_accepted_request_and_exits_zero() {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .parse()
         .unwrap();
+    (server, stdout, addr)
+}
+
+#[test]
+fn sigterm_mid_load_drains_every_accepted_request_and_exits_zero() {
+    let (mut server, mut stdout, addr) = start_example(&[]);
 
     let signalled = Arc::new(AtomicBool::new(false));
     let stop = Instant::now() + LOAD_BEFORE_SIGNAL + EXIT_LIMIT;
@@ -223,4 +238,54 @@ fn sigterm_mid_load_drains_every_accepted_request_and_exits_zero() {
         rest.contains("drained"),
         "the example reported its drain: {rest:?}"
     );
+}
+
+/// Issue 13's service check without wrk: the example's runtime switches between 2
+/// workers and 1 every 100 ms while clients load it (half the requests wait on a
+/// ticktock timer, and every request arms the timeout layer's, so each shrink
+/// migrates live timers); no request may fail, and the resizes must have happened.
+#[test]
+fn resizing_under_load_fails_no_request() {
+    let (mut server, mut stdout, addr) = start_example(&["--resize-every-ms", RESIZE_EVERY_MS]);
+    let signalled = Arc::new(AtomicBool::new(false));
+    let stop = Instant::now() + LOAD_WHILE_RESIZING + EXIT_LIMIT;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|id| {
+            let signalled = signalled.clone();
+            std::thread::spawn(move || client(addr, id, signalled, stop))
+        })
+        .collect();
+    std::thread::sleep(LOAD_WHILE_RESIZING);
+    signalled.store(true, Ordering::SeqCst);
+    kill_process(Pid::from_child(&server), Signal::TERM).unwrap();
+
+    let tallies: Vec<Tally> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let status = server.wait().unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+
+    let broken: Vec<&String> = tallies.iter().flat_map(|t| &t.broken).collect();
+    let complete: usize = tallies.iter().map(|t| t.complete).sum();
+    let shrinks = rest.lines().filter(|l| l.ends_with(": 1 workers")).count();
+    let grows = rest.lines().filter(|l| l.ends_with(": 2 workers")).count();
+    println!("complete {complete}, {shrinks} shrinks, {grows} grows; log:\n{rest}");
+    assert!(broken.is_empty(), "requests that failed: {broken:?}");
+    assert!(
+        complete > CLIENTS,
+        "the server was loaded ({complete} responses)"
+    );
+    assert!(
+        shrinks >= 1 && grows >= 1,
+        "the runtime shrank and grew while serving"
+    );
+    let counted = rest
+        .lines()
+        .find_map(|l| l.strip_prefix("workers started by resizes: "))
+        .unwrap_or_else(|| panic!("no resize metrics in {rest:?}"));
+    let (started, retired) = counted.split_once(", retired: ").unwrap();
+    assert!(
+        started.parse::<u64>().unwrap() >= 1 && retired.parse::<u64>().unwrap() >= 1,
+        "the runtime's metrics counted the resizes: {counted}"
+    );
+    assert!(status.success(), "the example exited with {status:?}");
 }
