@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -292,6 +293,12 @@ fn stress(max: usize, tasks: u64, rounds: usize, duration: Duration) {
     );
     let live: usize = m.per_worker.iter().map(|w| w.timers.live).sum();
     assert_eq!(live + m.external_timers.live, 0, "no timer left behind");
+    let slab: usize = m.per_worker.iter().map(|w| w.timers.slab_len).sum();
+    assert_eq!(
+        slab + m.external_timers.slab_len,
+        0,
+        "no entry or tombstone left behind"
+    );
 }
 
 #[test]
@@ -364,4 +371,83 @@ fn auto_workers_follow_the_cgroup_limit_and_the_env_override() {
     assert_eq!(fixed.handle().worker_threads(), 2, "the variable wins");
     assert_eq!(fixed.handle().metrics().workers, 2);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A waker whose clones are counted by its `Arc`: `Arc::strong_count - 1` is the
+/// number of timer entries (or anything else) still holding it.
+struct CountedWaker;
+
+impl std::task::Wake for CountedWaker {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Sleeps armed per poll of an arming task before it yields: the coop budget
+/// (128 leaf polls per task poll) would leave later polls unregistered.
+const ARM_BATCH: usize = 64;
+
+/// Spawns `tasks` tasks that each arm `per_task` far sleeps (60 s) on the worker
+/// running them, registered with `waker` instead of the task's own, and hand the
+/// armed `Sleep`s back: they stay registered after the tasks end, and whatever
+/// holds their entries holds a clone of `waker`.
+fn arm_held(
+    rt: &ticktock::Runtime,
+    tasks: usize,
+    per_task: usize,
+    waker: &Arc<CountedWaker>,
+) -> Vec<std::pin::Pin<Box<ticktock::time::Sleep>>> {
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let waker = std::task::Waker::from(waker.clone());
+            rt.spawn(async move {
+                // Busy for a moment, so the other worker takes some of the tasks.
+                spin(Duration::from_millis(2));
+                let mut held = Vec::with_capacity(per_task);
+                for i in 0..per_task {
+                    let mut sleep = Box::pin(sleep(Duration::from_secs(60)));
+                    let polled = sleep
+                        .as_mut()
+                        .poll(&mut std::task::Context::from_waker(&waker));
+                    assert!(polled.is_pending());
+                    held.push(sleep);
+                    if i % ARM_BATCH == ARM_BATCH - 1 {
+                        ticktock::task::yield_now().await;
+                    }
+                }
+                held
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .flat_map(|task| rt.block_on(task).expect("arming task completes"))
+        .collect()
+}
+
+/// Dropping a `Sleep` whose entry migrated frees both the entry (in the survivor's
+/// store) and the tombstone it left in the retired store. (Before the fix the
+/// drop followed the tombstone without freeing it: one slab entry leaked per
+/// migrated sleep dropped unpolled, as a cancelled timeout is.)
+#[test]
+fn dropping_a_migrated_sleep_frees_its_tombstone() {
+    let rt = elastic(2, 2);
+    let handle = rt.handle().clone();
+    let waker = Arc::new(CountedWaker);
+    let held = arm_held(&rt, 8, 200, &waker);
+    assert!(live_timers(&handle.metrics(), 1) > 0, "worker 1 armed some");
+    handle.set_worker_threads(1);
+    assert!(wait_until(Duration::from_secs(10), || {
+        let m = handle.metrics();
+        m.workers_retired == 1 && m.per_worker[1].timers.live == 0
+    }));
+    let m = handle.metrics();
+    assert!(m.per_worker[1].timers.migrated_out > 0);
+    assert_eq!(
+        m.per_worker[1].timers.slab_len as u64, m.per_worker[1].timers.migrated_out,
+        "one tombstone per moved entry"
+    );
+    drop(held);
+    let m = handle.metrics();
+    let slab: Vec<usize> = m.per_worker.iter().map(|w| w.timers.slab_len).collect();
+    assert_eq!(slab, [0, 0], "entries and tombstones freed");
+    assert_eq!(Arc::strong_count(&waker), 1);
 }

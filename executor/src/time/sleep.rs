@@ -123,7 +123,12 @@ impl Registration {
     /// dropped after the store lock is released.
     fn cancel(mut self) -> Site {
         let (waker, site) = self.with_store(|_, store, key| {
-            let site = store.label(key)?;
+            let site = match store.label(key) {
+                Ok(site) => site,
+                // A tombstone (the entry migrated): `cancel` frees it and says
+                // where the entry went; `label` alone would leave it behind.
+                Err(_) => return Err(store.cancel(key).expect_err("a tombstone")),
+            };
             Ok((store.cancel(key)?, site))
         });
         if waker.is_some() {
