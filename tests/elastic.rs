@@ -451,3 +451,26 @@ fn dropping_a_migrated_sleep_frees_its_tombstone() {
     assert_eq!(slab, [0, 0], "entries and tombstones freed");
     assert_eq!(Arc::strong_count(&waker), 1);
 }
+
+/// A `Sleep` whose entry migrated can outlive its runtime: dropped after the
+/// runtime and every handle are gone, it follows its tombstone without panicking.
+/// (Before the fix the store table was only weakly held, and the drop panicked
+/// with "a timer slot outlived its runtime's slot table".)
+#[test]
+fn a_migrated_sleep_outlives_its_runtime() {
+    let rt = elastic(2, 2);
+    let handle = rt.handle().clone();
+    let waker = Arc::new(CountedWaker);
+    let held = arm_held(&rt, 8, 200, &waker);
+    assert!(live_timers(&handle.metrics(), 1) > 0, "worker 1 armed some");
+    handle.set_worker_threads(1);
+    assert!(wait_until(Duration::from_secs(10), || {
+        let m = handle.metrics();
+        m.workers_retired == 1 && m.per_worker[1].timers.live == 0
+    }));
+    assert!(handle.metrics().per_worker[0].timers.migrated_in > 0);
+    drop(handle);
+    drop(rt);
+    assert_eq!(Arc::strong_count(&waker), 1, "shutdown dropped every waker");
+    drop(held);
+}

@@ -23,6 +23,9 @@
 //! - A destination store's published deadline (`next_when`) is lowered under its
 //!   lock in the same critical section that moved entries into it, so no moved timer
 //!   is watched later than its deadline.
+//! - Before an entry moves from store `from` to `to`, `from` holds a strong
+//!   reference to `to` (`TimerSlot::forward_to`; `to < from` always), so a `Sleep`
+//!   can follow the tombstone even after the runtime is gone.
 //! - Locks: the elastic lock is never held with a store lock; two store locks are
 //!   taken only here, in index order, so two retiring workers cannot deadlock.
 
@@ -156,6 +159,8 @@ pub(crate) fn migrate_timers(shared: &Shared, from: usize) -> usize {
         let to = survivors[turn % survivors.len()];
         turn += 1;
         let destination = timers.slot(to);
+        // Before any entry moves, so each tombstone left behind can be followed.
+        source.forward_to(to, destination);
         // Index order, so two retiring workers never wait on each other in a cycle.
         let (mut src, mut dst) = if from < to {
             let src = source.lock();

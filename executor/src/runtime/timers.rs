@@ -25,7 +25,7 @@
 //! when its `Sleep` is polled, reset or dropped on another thread.
 
 use std::panic::Location;
-use std::sync::{OnceLock, Weak};
+use std::sync::OnceLock;
 use std::task::Waker;
 
 use ticktock_timer::{Nanos, StoreId, TimerStore, MAX_DEADLINE, NO_DEADLINE};
@@ -90,8 +90,13 @@ pub(crate) struct TimerSlot {
     /// Deadlines are nanoseconds since this clock's epoch.
     clock: Arc<Clock>,
     pub(crate) counters: SlotCounters,
-    /// Every slot of the runtime, to follow a migrated entry to its new store.
-    siblings: OnceLock<Weak<[Arc<TimerSlot>]>>,
+    /// Where this store's entries migrated to, by store id: cell `i` holds slot `i`
+    /// from before the first entry moves here → `i` (see [`TimerSlot::forward_to`]).
+    /// A `Sleep` holding this slot can follow a tombstone to its destination even
+    /// after the runtime is gone. Only lower ids have a cell: entries move from a
+    /// retiring worker to survivors, whose indexes are lower, so these strong
+    /// references never form a cycle.
+    forwards: Box<[OnceLock<Arc<TimerSlot>>]>,
     /// Set at runtime shutdown: nothing fires timers any more.
     closed: AtomicBool,
 }
@@ -104,19 +109,37 @@ impl TimerSlot {
             parking,
             clock,
             counters: SlotCounters::default(),
-            siblings: OnceLock::new(),
+            forwards: (0..id).map(|_| OnceLock::new()).collect(),
             closed: AtomicBool::new(false),
         }
     }
 
-    /// The slot of store `id` of the same runtime (where a migrated entry went).
+    /// Records that entries of this store are about to move into `to` (store id
+    /// `to_id`, lower than this store's: survivors have lower indexes than the
+    /// workers retiring into them). Called before the entries move, so every
+    /// tombstone left here can be followed by [`TimerSlot::sibling`].
+    pub(crate) fn forward_to(&self, to_id: usize, to: &Arc<TimerSlot>) {
+        let cell = self.forwards.get(to_id).unwrap_or_else(|| {
+            panic!(
+                "ticktock: timers may only move to a lower store id ({to_id} >= {})",
+                self.forwards.len()
+            )
+        });
+        let _ = cell.get_or_init(|| to.clone());
+    }
+
+    /// The slot of store `id`, where a migrated entry of this store went. Kept
+    /// alive by this slot (see `forwards`), so it works after the runtime is gone:
+    /// shutdown drained every store, and the handle only has to free its entry.
     pub(crate) fn sibling(&self, id: StoreId) -> Arc<TimerSlot> {
-        let siblings = self
-            .siblings
-            .get()
-            .and_then(Weak::upgrade)
-            .expect("ticktock: a timer slot outlived its runtime's slot table");
-        siblings[id.0 as usize].clone()
+        let id = id.0 as usize;
+        self.forwards
+            .get(id)
+            .and_then(OnceLock::get)
+            .cloned()
+            .unwrap_or_else(|| {
+                panic!("ticktock: a tombstone names store {id}, which no entry moved to")
+            })
     }
 
     /// Locks the store.
@@ -230,9 +253,6 @@ impl Timers {
                 Arc::new(TimerSlot::new(id, parking.clone(), clock.clone()))
             })
             .collect();
-        for slot in slots.iter() {
-            let _ = slot.siblings.set(Arc::downgrade(&slots));
-        }
         Timers { slots, clock }
     }
 
