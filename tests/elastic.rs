@@ -474,3 +474,143 @@ fn a_migrated_sleep_outlives_its_runtime() {
     assert_eq!(Arc::strong_count(&waker), 1, "shutdown dropped every waker");
     drop(held);
 }
+
+/// Counts the futures dropped (a cancelled task drops its future).
+struct DropCount(Arc<AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Total of a timer counter over the worker stores.
+fn sum_workers(m: &ticktock::RuntimeMetrics, field: fn(&ticktock::TimerMetrics) -> u64) -> u64 {
+    m.per_worker.iter().map(|w| field(&w.timers)).sum()
+}
+
+/// How [`shutdown_mid_migration`] ends the runtime.
+#[derive(Clone, Copy, Debug)]
+enum End {
+    /// `shutdown_timeout` with a short timeout: it stops waiting for the retiring
+    /// thread, which is still moving timers when the stores are drained.
+    ShortTimeout,
+    /// A drop: waits for every thread, then drains.
+    Drop,
+}
+
+/// Ending the runtime while a retiring worker is still moving its timers: the
+/// shutdown returns promptly, every task awaiting a sleep is cancelled (its join
+/// handle resolves, its future is dropped), and every store ends up drained: no
+/// timer entry, hence no waker, survives in a store that shutdown already drained.
+/// (Before the fix, with `ShortTimeout`, the retiring thread kept migrating into
+/// the drained survivor's store, and the wakers it moved there were never dropped.)
+///
+/// Returns whether the shutdown began while the move was in progress (a busy
+/// machine may deschedule the test thread for the whole move; the checks hold
+/// either way, and the caller retries until one run caught it).
+fn shutdown_mid_migration(end: End) -> bool {
+    const HELD_TASKS: usize = 8;
+    const HELD_PER_TASK: usize = 40_000;
+    const AWAITING: usize = 500;
+    let rt = elastic(2, 2);
+    let handle = rt.handle().clone();
+    let waker = Arc::new(CountedWaker);
+    let held = arm_held(&rt, HELD_TASKS, HELD_PER_TASK, &waker);
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let awaiting: Vec<_> = (0..AWAITING)
+        .map(|_| {
+            let guard = DropCount(dropped.clone());
+            rt.spawn(async move {
+                let _guard = guard;
+                sleep(Duration::from_secs(60)).await;
+            })
+        })
+        .collect();
+    let armed = (HELD_TASKS * HELD_PER_TASK + AWAITING) as u64;
+    assert!(
+        wait_until(Duration::from_secs(30), || sum_workers(
+            &handle.metrics(),
+            |t| t.inserted
+        ) == armed),
+        "every sleep armed"
+    );
+    assert_eq!(Arc::strong_count(&waker), 1 + HELD_TASKS * HELD_PER_TASK);
+    let on_retiring = live_timers(&handle.metrics(), 1);
+    assert!(
+        on_retiring > 10 * 4096,
+        "worker 1 holds enough timers for many migration slices: {on_retiring}"
+    );
+    handle.set_worker_threads(1);
+    // Shut down once the move has started and before it ends (no sleep between
+    // looks: the move takes milliseconds).
+    let look_until = Instant::now() + Duration::from_secs(30);
+    let caught = loop {
+        let m = handle.metrics();
+        let retiring = &m.per_worker[1].timers;
+        if retiring.migrated_out > 0 || Instant::now() > look_until {
+            break retiring.migrated_out > 0 && retiring.live > 0;
+        }
+        std::thread::yield_now();
+    };
+    let shutdown = Instant::now();
+    match end {
+        End::ShortTimeout => rt.shutdown_timeout(Duration::from_millis(10)),
+        End::Drop => drop(rt),
+    }
+    assert!(
+        shutdown.elapsed() < Duration::from_secs(10),
+        "{end:?} returned ({:?})",
+        shutdown.elapsed()
+    );
+    for task in awaiting {
+        let result = futures::executor::block_on(task);
+        assert!(result.expect_err("cancelled at shutdown").is_cancelled());
+    }
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        AWAITING,
+        "every future dropped"
+    );
+    // The retiring thread may still be finishing its slice: wait for it.
+    assert!(
+        wait_until(Duration::from_secs(30), || Arc::strong_count(&waker) == 1),
+        "every held sleep's waker freed by the drain ({} left)",
+        Arc::strong_count(&waker) - 1
+    );
+    let m = handle.metrics();
+    let live: Vec<usize> = m.per_worker.iter().map(|w| w.timers.live).collect();
+    assert_eq!(live, [0, 0], "every worker store drained");
+    assert_eq!(m.external_timers.live, 0);
+    // The sleeps outlive the runtime's shutdown; dropping them frees their entries
+    // (following the tombstones of the ones that moved).
+    drop(held);
+    let m = handle.metrics();
+    let slab: usize = m.per_worker.iter().map(|w| w.timers.slab_len).sum();
+    assert_eq!(
+        slab, 0,
+        "dropping the sleeps freed every entry: {:#?}",
+        m.per_worker
+    );
+    caught
+}
+
+/// Runs of [`shutdown_mid_migration`] allowed to miss the move: each run catches
+/// it with high probability (the move takes milliseconds, the test looks
+/// continuously), so missing this many times in a row means something is off.
+const CATCH_ATTEMPTS: usize = 8;
+
+fn shutdown_mid_migration_caught(end: End) {
+    let caught = (0..CATCH_ATTEMPTS).any(|_| shutdown_mid_migration(end));
+    assert!(caught, "no run caught the migration in progress");
+}
+
+#[test]
+fn shutdown_timeout_mid_migration_drains_every_store() {
+    shutdown_mid_migration_caught(End::ShortTimeout);
+}
+
+#[test]
+fn drop_mid_migration_drains_every_store() {
+    shutdown_mid_migration_caught(End::Drop);
+}

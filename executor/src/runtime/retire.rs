@@ -12,7 +12,8 @@
 //!   give up its searching count (waking another searcher if it was the last)
 //!   push its LIFO task and local queue onto the global queue (waking a worker)
 //!   move its timer store to the survivors' stores a slice at a time, round robin
-//!   (moveTimers, spread out): two store locks at a time, lower index first
+//!   (moveTimers, spread out): two store locks at a time, lower index first;
+//!   stop if the runtime is shutting down (its drain frees what is left)
 //!   under the elastic lock: grown back meanwhile? carry on : park the core, exit
 //! ```
 //! The other workers keep running tasks and firing timers throughout: the timers
@@ -23,6 +24,9 @@
 //! - A destination store's published deadline (`next_when`) is lowered under its
 //!   lock in the same critical section that moved entries into it, so no moved timer
 //!   is watched later than its deadline.
+//! - No slice moves after shutdown began: the flag is read under both store
+//!   locks, and shutdown sets it before draining each store under its lock, so a
+//!   slice either lands before both drains (which free it) or is not moved.
 //! - Before an entry moves from store `from` to `to`, `from` holds a strong
 //!   reference to `to` (`TimerSlot::forward_to`; `to < from` always), so a `Sleep`
 //!   can follow the tombstone even after the runtime is gone.
@@ -169,6 +173,12 @@ pub(crate) fn migrate_timers(shared: &Shared, from: usize) -> usize {
             let dst = destination.lock();
             (source.lock(), dst)
         };
+        if shared.is_shutdown() {
+            // Stop: shutdown drains every store and frees what is left here.
+            // Moving on could put timers into a store it already drained, where
+            // nothing would ever free them (see the invariants).
+            return moved;
+        }
         if src.live() == 0 {
             // Fired entries and tombstones stay for their handles. An expiry pass
             // at time 0 fires nothing but publishes the exact next deadline.
