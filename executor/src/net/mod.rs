@@ -18,6 +18,7 @@
 //! | `udp/options.rs` | [`UdpSocket`]'s time-to-live and IPv4 multicast options |
 //! | `unix.rs` | [`UnixListener`] and [`UnixStream`] (Unix only) |
 //! | `byte_stream.rs` | the read and write readiness loops both stream types share |
+//! | `tokio_io.rs` | tokio's `AsyncRead`/`AsyncWrite` for the streams and their halves (feature `tokio-io`): [`tokio_io`] |
 //! | `addr.rs` | [`ToSocketAddrs`], [`lookup_host`] (host names on the blocking pool) and trying each resolved address in turn |
 //!
 //! # How an operation waits
@@ -91,6 +92,8 @@ mod addr;
 mod byte_stream;
 pub mod split;
 pub mod tcp;
+#[cfg(feature = "tokio-io")]
+pub mod tokio_io;
 mod udp;
 #[cfg(unix)]
 pub mod unix;

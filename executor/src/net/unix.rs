@@ -207,7 +207,8 @@ impl fmt::Debug for UnixListener {
 
 /// A Unix-domain stream connection. Like [`TcpStream`](super::TcpStream), it and
 /// `&UnixStream` implement `futures::io::AsyncRead` and `AsyncWrite`; closing
-/// shuts the writing half down.
+/// shuts the writing half down. With the feature `tokio-io` they implement tokio's
+/// `AsyncRead` and `AsyncWrite` too (see `net::tokio_io`).
 ///
 /// # Examples
 /// ```
@@ -347,6 +348,10 @@ impl UnixStream {
     }
 
     /// Shuts down the reading half, the writing half, or both.
+    ///
+    /// As an inherent method this is what `stream.shutdown()` finds first, before
+    /// tokio's `AsyncWriteExt::shutdown` (feature `tokio-io`): write
+    /// `AsyncWriteExt::shutdown(&mut stream).await` for tokio's.
     ///
     /// # Errors
     /// The OS's `shutdown` error.

@@ -26,7 +26,9 @@ use crate::net::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf
 /// A TCP connection. It implements `futures::io::AsyncRead` and `AsyncWrite`, and
 /// so does `&TcpStream`: share the stream through an `Arc` to read in one task
 /// while writing in another. Closing it (`AsyncWriteExt::close`) shuts the writing
-/// half down; the peer then reads end of stream and can still write back.
+/// half down; the peer then reads end of stream and can still write back. With the
+/// feature `tokio-io` it implements tokio's `AsyncRead` and `AsyncWrite` too (see
+/// `net::tokio_io` for which extension traits to import).
 ///
 /// # Examples
 /// ```
@@ -286,6 +288,11 @@ impl TcpStream {
 
     /// Shuts down the reading half, the writing half, or both. After
     /// `Shutdown::Write` the peer reads end of stream but may keep writing.
+    ///
+    /// As an inherent method this is what `stream.shutdown()` finds first, before
+    /// tokio's `AsyncWriteExt::shutdown` (feature `tokio-io`): ported tokio code
+    /// writes `AsyncWriteExt::shutdown(&mut stream).await` or
+    /// `stream.shutdown(Shutdown::Write)`.
     ///
     /// # Errors
     /// [`io::ErrorKind::NotConnected`] once the connection is gone, or another
