@@ -19,8 +19,6 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use futures::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Size of one echoed message: a small request, as in an RPC.
 const MESSAGE_BYTES: usize = 64;
@@ -91,9 +89,13 @@ macro_rules! connect_all {
 }
 
 /// One measured iteration: every connection in `$pool` does `$rounds` round trips
-/// in its own task; the connections go back to the pool afterwards.
+/// in its own task; the connections go back to the pool afterwards. `$io` is the
+/// module of the extension traits to call (`futures::io` or `tokio::io`), named
+/// in full: with `--all-features` ticktock's streams implement both families, and
+/// a method call would be ambiguous.
 macro_rules! echo_rounds {
-    ($rt:ident, $runtime:expr, $pool:expr, $rounds:expr) => {{
+    ($rt:ident, $io:path, $runtime:expr, $pool:expr, $rounds:expr) => {{
+        use $io as io;
         let rounds: u64 = $rounds;
         let streams = std::mem::take(&mut *$pool.lock().unwrap());
         let runtime = $runtime;
@@ -106,8 +108,12 @@ macro_rules! echo_rounds {
                             let message = [7u8; MESSAGE_BYTES];
                             let mut echo = [0u8; MESSAGE_BYTES];
                             for _ in 0..rounds {
-                                stream.write_all(&message).await.unwrap();
-                                stream.read_exact(&mut echo).await.unwrap();
+                                io::AsyncWriteExt::write_all(&mut stream, &message)
+                                    .await
+                                    .unwrap();
+                                io::AsyncReadExt::read_exact(&mut stream, &mut echo)
+                                    .await
+                                    .unwrap();
                             }
                             stream
                         })
@@ -138,10 +144,10 @@ fn echo(c: &mut Criterion) {
         group.throughput(Throughput::Elements(connections as u64 * rounds));
         let id = format!("echo/{connections}x{rounds}");
         group.bench_function(BenchmarkId::new(&id, "ticktock"), |b| {
-            b.iter(|| echo_rounds!(ticktock, &ticktock, ticktock_pool, rounds))
+            b.iter(|| echo_rounds!(ticktock, futures::io, &ticktock, ticktock_pool, rounds))
         });
         group.bench_function(BenchmarkId::new(&id, "tokio"), |b| {
-            b.iter(|| echo_rounds!(tokio, &tokio, tokio_pool, rounds))
+            b.iter(|| echo_rounds!(tokio, tokio::io, &tokio, tokio_pool, rounds))
         });
     }
     group.finish();
