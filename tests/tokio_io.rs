@@ -334,6 +334,49 @@ fn read_exact_write_all_and_shutdown() {
     });
 }
 
+/// How much of an uninitialised `ReadBuf` one read may zero: ticktock's
+/// `MAX_ZEROED_PER_READ` (private), copied here.
+const MAX_ZEROED_PER_READ: usize = 64 * 1024;
+
+#[test]
+fn read_zeroes_a_bounded_tail_and_uses_initialised_space() {
+    use std::future::poll_fn;
+    use std::mem::MaybeUninit;
+    use std::pin::Pin;
+    use tokio::io::ReadBuf;
+
+    run(async {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+
+        // A large uninitialised buffer: a read must not zero all of it first (a
+        // FramedRead hands over its whole spare capacity on every read).
+        a.write_all(b"0123456789").await.unwrap();
+        let mut storage = vec![MaybeUninit::<u8>::uninit(); 4 * 1024 * 1024];
+        let mut buf = ReadBuf::uninit(&mut storage);
+        poll_fn(|cx| Pin::new(&mut b).poll_read(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!(buf.filled(), b"0123456789");
+        assert!(
+            buf.initialized().len() <= MAX_ZEROED_PER_READ,
+            "one read zeroed {} bytes",
+            buf.initialized().len()
+        );
+
+        // An initialised buffer is read into whole, beyond that bound: 100 KiB that
+        // are all in b's receive queue come back from one read.
+        let sent = pattern(100 * 1024);
+        a.write_all(&sent).await.unwrap();
+        let mut storage = vec![0u8; 1024 * 1024];
+        let mut buf = ReadBuf::new(&mut storage);
+        poll_fn(|cx| Pin::new(&mut b).poll_read(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!(buf.filled().len(), sent.len());
+        assert!(buf.filled() == &sent[..], "the bytes arrived altered");
+    });
+}
+
 #[test]
 fn write_vectored_gathers_buffers() {
     run(async {

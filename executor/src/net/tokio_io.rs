@@ -24,18 +24,20 @@
 //!
 //! | tokio | ticktock |
 //! |---|---|
-//! | `poll_read(ReadBuf)` | zero the unfilled part that is not initialised yet, read into it, advance the buffer (see below) |
+//! | `poll_read(ReadBuf)` | read into the unfilled part, zeroing a bounded piece of it first where it is not initialised yet, and advance the buffer (see below) |
 //! | `poll_write`, `poll_write_vectored` | `write`, `writev` (so `is_write_vectored` is `true`) |
 //! | `poll_flush` | nothing to do: the kernel owns the send buffer |
 //! | `poll_shutdown` | shuts the writing direction down, as tokio's `TcpStream` does (the peer reads end of stream) |
 //!
 //! # Invariants
 //! - Zero `unsafe`. tokio hands `poll_read` a buffer whose tail may be uninitialised;
-//!   safe code cannot give that to `read(2)`, so the tail is zeroed first
-//!   ([`ReadBuf::initialize_unfilled`]). A [`ReadBuf`] remembers what is initialised,
-//!   so a buffer that is reused across reads (`tokio::io::copy`'s, a `Vec`) is zeroed
-//!   once; a fresh uninitialised chunk per read (tokio-util's `FramedRead` over a
-//!   `BytesMut`) costs one `memset` of its spare capacity per read.
+//!   safe code cannot give that to `read(2)`, so a read uses the part the caller has
+//!   initialised already, whole, and past it zeroes at most `MAX_ZEROED_PER_READ`
+//!   (64 KiB) bytes first ([`ReadBuf::initialize_unfilled_to`]). A [`ReadBuf`]
+//!   remembers what is initialised, so a buffer reused across reads
+//!   (`tokio::io::copy`'s, a `Vec`) is zeroed once; a fresh uninitialised chunk per
+//!   read (tokio-util's `FramedRead` over a `BytesMut`) costs a `memset` of at most
+//!   64 KiB per read, never of its whole spare capacity.
 //! - The reactor's one-waiter-per-direction rule is unchanged: at most one task
 //!   reads and one writes, whichever trait family it reads or writes through.
 //!
@@ -99,14 +101,29 @@ use super::TcpStream;
 #[cfg(unix)]
 use super::UnixStream;
 
+/// The most bytes of a [`ReadBuf`]'s uninitialised tail that one read zeroes. A
+/// caller may offer far more: tokio-util's `FramedRead` hands over all the spare
+/// capacity of its `BytesMut` (a whole frame's worth with `LengthDelimitedCodec`)
+/// as a fresh uninitialised buffer on every read, and zeroing it all each time
+/// would cost a `memset` of the frame per read. 64 KiB is one loopback TCP segment
+/// (the loopback MTU is 65,536) and 8 times the 8 KiB that tokio-util and hyper
+/// reserve per read, so a read rarely has more to give; when it has, the rest
+/// comes with the next read. Space the caller has initialised already is used
+/// whole, however large.
+const MAX_ZEROED_PER_READ: usize = 64 * 1024;
+
 /// Reads through `reader`'s `futures::io` implementation into the unfilled part of
-/// `buf`, zeroing what of it is not initialised yet (see "Invariants").
+/// `buf`: into all of its initialised part, or, past that, into at most
+/// [`MAX_ZEROED_PER_READ`] bytes zeroed first (see "Invariants").
 fn read_into<R: futures::io::AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     cx: &mut Context<'_>,
     buf: &mut ReadBuf<'_>,
 ) -> Poll<io::Result<()>> {
-    let read = ready!(Pin::new(reader).poll_read(cx, buf.initialize_unfilled()))?;
+    let initialised_ahead = buf.initialized().len() - buf.filled().len();
+    let offered = initialised_ahead.max(buf.remaining().min(MAX_ZEROED_PER_READ));
+    let target = buf.initialize_unfilled_to(offered);
+    let read = ready!(Pin::new(reader).poll_read(cx, target))?;
     buf.advance(read);
     Poll::Ready(Ok(()))
 }
