@@ -177,7 +177,7 @@ fn tcp_half_close_reads_to_end_and_still_answers() {
         });
         let mut client = TcpStream::connect(addr).await.unwrap();
         client.write_all(b"question").await.unwrap();
-        client.shutdown(Shutdown::Write).unwrap();
+        client.shutdown_direction(Shutdown::Write).unwrap();
         let mut answer = String::new();
         client.read_to_string(&mut answer).await.unwrap();
         assert_eq!(answer, "got: question");

@@ -316,8 +316,9 @@ fn read_exact_write_all_and_shutdown() {
     run(async {
         let (mut client, mut server) = tcp_pair().await;
         client.write_all(b"0123456789").await.unwrap();
-        // `client.shutdown()` would be TcpStream's inherent `shutdown(how)`.
-        AsyncWriteExt::shutdown(&mut client).await.unwrap();
+        // tokio's `shutdown()`, as a ported program writes it (it would not compile
+        // if the stream had an inherent `shutdown`).
+        client.shutdown().await.unwrap();
         let mut head = [0; 4];
         server.read_exact(&mut head).await.unwrap();
         assert_eq!(&head, b"0123");
@@ -439,12 +440,12 @@ fn copy_bidirectional_proxies_tcp_to_unix() {
             backend.read_to_end(&mut request).await.unwrap();
             let answer = format!("read {} bytes", request.len());
             backend.write_all(answer.as_bytes()).await.unwrap();
-            AsyncWriteExt::shutdown(&mut backend).await.unwrap();
+            backend.shutdown().await.unwrap();
             request
         });
         let payload = pattern(LARGE);
         client.write_all(&payload).await.unwrap();
-        AsyncWriteExt::shutdown(&mut client).await.unwrap();
+        client.shutdown().await.unwrap();
         let mut answer = String::new();
         client.read_to_string(&mut answer).await.unwrap();
         assert_eq!(answer, format!("read {LARGE} bytes"));

@@ -140,7 +140,7 @@ macro_rules! impl_async_read_write {
                 self: std::pin::Pin<&mut Self>,
                 _cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+                std::task::Poll::Ready(self.shutdown_direction(std::net::Shutdown::Write))
             }
         }
     };

@@ -51,10 +51,8 @@
 //! tokio's helpers are runtime-independent futures: they need tokio's `io-util`
 //! feature, not its runtime.
 //!
-//! [`TcpStream`] and [`UnixStream`] also have an inherent `shutdown(how: Shutdown)`, as
-//! `std`'s streams do, and method resolution finds it before any trait's: write
-//! `AsyncWriteExt::shutdown(&mut stream).await` for tokio's (the halves have no
-//! inherent `shutdown`, so `write_half.shutdown().await` is tokio's).
+//! `stream.shutdown().await` is tokio's, as in tokio: the streams' synchronous
+//! `shutdown` of `std` is named `shutdown_direction(how)` so that it does not hide it.
 //!
 //! # Examples
 //! ```
@@ -70,12 +68,11 @@
 //!         let mut request = String::new();
 //!         stream.read_to_string(&mut request).await.unwrap();
 //!         stream.write_all(request.to_uppercase().as_bytes()).await.unwrap();
-//!         AsyncWriteExt::shutdown(&mut stream).await.unwrap();
+//!         stream.shutdown().await.unwrap();
 //!     });
 //!     let mut client = TcpStream::connect(addr).await.unwrap();
 //!     client.write_all(b"hello").await.unwrap();
-//!     // Not `client.shutdown()`: that is the inherent `shutdown(how)` (see above).
-//!     AsyncWriteExt::shutdown(&mut client).await.unwrap(); // the server reads end of stream
+//!     client.shutdown().await.unwrap(); // the server reads end of stream
 //!     let mut reply = String::new();
 //!     client.read_to_string(&mut reply).await.unwrap();
 //!     assert_eq!(reply, "HELLO");

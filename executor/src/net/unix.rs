@@ -349,9 +349,10 @@ impl UnixStream {
 
     /// Shuts down the reading half, the writing half, or both.
     ///
-    /// As an inherent method this is what `stream.shutdown()` finds first, before
-    /// tokio's `AsyncWriteExt::shutdown` (feature `tokio-io`): write
-    /// `AsyncWriteExt::shutdown(&mut stream).await` for tokio's.
+    /// This is `std::os::unix::net::UnixStream::shutdown` under another name: an
+    /// inherent `shutdown` would hide the `shutdown()` of tokio's `AsyncWriteExt`
+    /// (feature `tokio-io`), so that ported tokio code's `stream.shutdown().await`
+    /// would not compile.
     ///
     /// # Errors
     /// The OS's `shutdown` error.
@@ -365,12 +366,12 @@ impl UnixStream {
     /// let rt = ticktock_executor::Runtime::new().unwrap();
     /// rt.block_on(async {
     ///     let (a, mut b) = UnixStream::pair().unwrap();
-    ///     a.shutdown(Shutdown::Write).unwrap();
+    ///     a.shutdown_direction(Shutdown::Write).unwrap();
     ///     let mut rest = Vec::new();
     ///     assert_eq!(b.read_to_end(&mut rest).await.unwrap(), 0);
     /// });
     /// ```
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    pub fn shutdown_direction(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
 
@@ -545,7 +546,7 @@ impl split::sealed::Stream for UnixStream {
     }
 
     fn shut(&self, how: Shutdown) -> io::Result<()> {
-        self.shutdown(how)
+        self.shutdown_direction(how)
     }
 }
 

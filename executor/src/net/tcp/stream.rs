@@ -289,10 +289,11 @@ impl TcpStream {
     /// Shuts down the reading half, the writing half, or both. After
     /// `Shutdown::Write` the peer reads end of stream but may keep writing.
     ///
-    /// As an inherent method this is what `stream.shutdown()` finds first, before
-    /// tokio's `AsyncWriteExt::shutdown` (feature `tokio-io`): ported tokio code
-    /// writes `AsyncWriteExt::shutdown(&mut stream).await` or
-    /// `stream.shutdown(Shutdown::Write)`.
+    /// This is `std::net::TcpStream::shutdown` under another name: an inherent
+    /// `shutdown` would hide the `shutdown()` of tokio's `AsyncWriteExt` (feature
+    /// `tokio-io`), so that ported tokio code's `stream.shutdown().await` would not
+    /// compile. `futures::io::AsyncWriteExt::close` and tokio's `shutdown` both shut
+    /// the writing half down.
     ///
     /// # Errors
     /// [`io::ErrorKind::NotConnected`] once the connection is gone, or another
@@ -309,12 +310,12 @@ impl TcpStream {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     ///     let (mut server, _) = listener.accept().await.unwrap();
-    ///     client.shutdown(Shutdown::Write).unwrap();
+    ///     client.shutdown_direction(Shutdown::Write).unwrap();
     ///     let mut buf = [0; 8];
     ///     assert_eq!(server.read(&mut buf).await.unwrap(), 0);
     /// });
     /// ```
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    pub fn shutdown_direction(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
 
@@ -581,7 +582,7 @@ impl split::sealed::Stream for TcpStream {
     }
 
     fn shut(&self, how: Shutdown) -> io::Result<()> {
-        self.shutdown(how)
+        self.shutdown_direction(how)
     }
 }
 
