@@ -116,9 +116,9 @@ impl Op {
     }
 }
 
-/// ticktock's `reset` takes a std `Instant`.
-fn ticktock_instant(instant: Instant) -> Instant {
-    instant
+/// ticktock's `reset` takes its own `Instant` (a wrapped std one, as tokio's).
+fn ticktock_instant(instant: Instant) -> ticktock::time::Instant {
+    ticktock::time::Instant::from_std(instant)
 }
 
 /// tokio's `reset` takes its own `Instant`.

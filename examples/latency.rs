@@ -216,7 +216,7 @@ fn latency(args: &Args) -> Result<(), String> {
         all.extend(scenarios!(
             ticktock,
             &runtime,
-            std::convert::identity,
+            ticktock::time::Instant::into_std,
             args.sleeps
         ));
     }

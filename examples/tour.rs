@@ -23,11 +23,11 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ticktock::task::{spawn_blocking, yield_now, JoinError};
 use ticktock::time::error::Elapsed;
-use ticktock::time::{interval, sleep, timeout, Sleep};
+use ticktock::time::{interval, sleep, timeout, Instant, Sleep};
 use ticktock::{Builder, Handle, RuntimeMetrics, TimerMetrics};
 
 /// Sleeps of scene 1, in spawn order: deliberately not sorted, so that a later spawn

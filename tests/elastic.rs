@@ -7,10 +7,10 @@ mod common;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::wait_until;
-use ticktock::time::{sleep, sleep_until, timeout};
+use ticktock::time::{sleep, sleep_until, timeout, Instant};
 
 fn elastic(initial: usize, max: usize) -> ticktock::Runtime {
     ticktock::Builder::new_multi_thread()

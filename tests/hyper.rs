@@ -271,3 +271,19 @@ fn timer_reset_moves_the_registered_sleep_in_place() {
         2
     );
 }
+
+/// hyper reads "now" through `Timer::now`: under paused time it follows the
+/// runtime's clock, as the sleeps the timer makes do.
+#[test]
+fn timer_now_follows_the_paused_clock() {
+    use hyper::rt::Timer as _;
+    let rt = ticktock::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        ticktock::time::pause();
+        let start = Timer.now();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(Timer.now(), start, "the paused clock moved");
+        ticktock::time::advance(Duration::from_secs(7)).await;
+        assert_eq!(Timer.now() - start, Duration::from_secs(7));
+    });
+}

@@ -19,12 +19,12 @@
 mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{runtime, total_timers};
 use futures::FutureExt;
 use ticktock::time::{
-    advance, interval_at, pause, resume, sleep, sleep_until, timeout, timeout_at,
+    advance, interval_at, pause, resume, sleep, sleep_until, timeout, timeout_at, Instant,
     MissedTickBehavior,
 };
 
@@ -185,9 +185,13 @@ fn overflowing_durations_under_virtual_time() {
         assert!(timeout(Duration::from_secs(1), sleep(Duration::MAX))
             .await
             .is_err());
+        // Compared as deadlines: past the jump the clock stands beyond the "never"
+        // horizon that deadlines clamp to, so `Instant::now()` would outrun them.
         let before = sleep(Duration::ZERO).deadline();
         // An overflowing jump saturates instead of panicking; time still moves on.
+        let clock_before = Instant::now();
         advance(Duration::MAX).await;
+        assert!(Instant::now() > clock_before);
         let after = sleep(Duration::ZERO).deadline();
         assert!(after > before);
         let s = sleep(Duration::from_millis(10));
@@ -205,7 +209,7 @@ async fn past_start(
     late: Duration,
     period: Duration,
 ) -> (usize, Duration) {
-    let now = sleep(Duration::ZERO).deadline();
+    let now = Instant::now();
     let start = now - late;
     let mut i = interval_at(start, period);
     i.set_missed_tick_behavior(behavior);

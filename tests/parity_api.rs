@@ -323,7 +323,7 @@ fn start_paused_runtime_auto_advances() {
         sleep.await;
         ticktock::time::resume();
         // The clock stands past the hour: resumed from where it jumped.
-        assert!(ticktock::time::sleep(Duration::ZERO).deadline() >= deadline);
+        assert!(ticktock::time::Instant::now() >= deadline);
     });
     assert!(real.elapsed() < Duration::from_secs(60));
 }

@@ -1,5 +1,6 @@
-//! Regression tests for the tokio-parity bugs of issue 10 (section 1), one per bug.
-//! Each describes the behaviour tokio's own test checks (named in its doc), written
+//! Regression tests for the tokio-parity bugs of issue 10: section 1, one per bug,
+//! and section 2, `time::Instant` following the paused clock. Each describes the
+//! behaviour tokio's own test checks (named in its doc where there is one), written
 //! for ticktock from that description.
 
 mod common;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use ticktock::time::{sleep, timeout};
+use ticktock::time::{sleep, timeout, Instant};
 
 /// Panics when dropped (only when not already unwinding).
 struct PanicOnDrop;
@@ -230,4 +231,96 @@ fn spawn_just_before_runtime_drop_is_cancelled_stress() {
     for _ in 0..1000 {
         spawn_then_drop_round(4);
     }
+}
+
+/// Issue 10, section 2 (the pattern tokio users write in paused tests): under
+/// `pause`, `Instant::now()` stands still while real time passes and moves by
+/// exactly what `advance` adds, so `elapsed()` is exact.
+#[test]
+fn paused_instant_moves_only_by_advance() {
+    let rt = ticktock::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        ticktock::time::pause();
+        let start = Instant::now();
+        // Real time passes; the paused clock must not see it.
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        ticktock::time::advance(Duration::from_millis(10)).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(10));
+        assert_eq!(Instant::now() - start, Duration::from_millis(10));
+    });
+}
+
+/// Issue 10, section 2: a `sleep` under paused time auto-advances the clock, and
+/// `Instant::now()` moves by exactly the sleep, to the sleep's own deadline.
+#[test]
+fn paused_sleep_moves_instant_by_exactly_the_sleep() {
+    let rt = ticktock::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        ticktock::time::pause();
+        let start = Instant::now();
+        let nap = sleep(Duration::from_secs(3600));
+        let deadline = nap.deadline();
+        nap.await;
+        assert_eq!(Instant::now(), deadline);
+        assert_eq!(start.elapsed(), Duration::from_secs(3600));
+        // After `resume` the clock runs again from where it stood: never backwards.
+        ticktock::time::resume();
+        assert!(Instant::now() >= deadline);
+    });
+}
+
+/// Issue 10, section 2: outside any runtime, `Instant::now()` is the real clock,
+/// even after some runtime of the process paused its own.
+#[test]
+fn instant_outside_a_runtime_tracks_the_wall_clock() {
+    // Pause one runtime first, so the "some clock was altered" path is taken.
+    let paused = ticktock::Builder::new_current_thread().build().unwrap();
+    paused.block_on(async { ticktock::time::pause() });
+    let before = std::time::Instant::now();
+    let now = Instant::now();
+    let after = std::time::Instant::now();
+    assert!(before <= now.into_std() && now.into_std() <= after);
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(now.elapsed() >= Duration::from_millis(5));
+    drop(paused);
+}
+
+/// Issue 10, section 2: a multi-thread runtime cannot pause, so inside it (on a
+/// worker and in `block_on`) `Instant::now()` is the real clock.
+#[test]
+fn instant_in_a_multi_thread_runtime_is_real_time() {
+    let paused = ticktock::Builder::new_current_thread().build().unwrap();
+    paused.block_on(async { ticktock::time::pause() });
+    let rt = common::runtime(2);
+    let check = || {
+        let before = std::time::Instant::now();
+        let now = Instant::now().into_std();
+        let after = std::time::Instant::now();
+        assert!(
+            before <= now && now <= after,
+            "{before:?} <= {now:?} <= {after:?}"
+        );
+    };
+    rt.block_on(async move {
+        check();
+        ticktock::spawn(async move { check() }).await.unwrap();
+        let start = Instant::now();
+        sleep(Duration::from_millis(5)).await;
+        assert!(start.elapsed() >= Duration::from_millis(5));
+    });
+}
+
+/// Issue 10, section 2: the conversions to and from `std::time::Instant` are exact
+/// both ways, and a deadline round-trips through a `Sleep`.
+#[test]
+fn instant_round_trips_through_std() {
+    let std_now = std::time::Instant::now();
+    let ours = Instant::from_std(std_now);
+    assert_eq!(ours.into_std(), std_now);
+    assert_eq!(Instant::from(std_now), ours);
+    assert_eq!(std::time::Instant::from(ours), std_now);
+    let later = ours + Duration::from_nanos(1_234_567);
+    assert_eq!(later.into_std(), std_now + Duration::from_nanos(1_234_567));
+    assert_eq!(ticktock::time::sleep_until(later).deadline(), later);
 }

@@ -15,11 +15,11 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{runtime, total_timers, DropFlag};
 use futures::FutureExt;
-use ticktock::time::{interval, sleep, timeout};
+use ticktock::time::{interval, sleep, timeout, Instant};
 
 #[test]
 fn pitfall_1_hundred_thousand_intervals_never_stopped_are_freed_on_drop() {

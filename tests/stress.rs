@@ -23,13 +23,13 @@ mod common;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{runtime, total_timers, wait_until};
 use futures::channel::oneshot;
 use futures::FutureExt;
 use ticktock::task::JoinHandle;
-use ticktock::time::{sleep, timeout, Sleep};
+use ticktock::time::{sleep, timeout, Instant, Sleep};
 
 /// How long the runtime gets to drop finished tasks and free their timers before a
 /// leftover counts as a leak.
@@ -567,7 +567,7 @@ async fn ticks_within(interval: &mut ticktock::time::Interval, window: Duration)
 fn interval_tick_counts_are_exact_under_virtual_time() {
     use ticktock::time::{advance, interval, pause, MissedTickBehavior};
     let rt = ticktock::Builder::new_current_thread().build().unwrap();
-    let real = Instant::now();
+    let real = std::time::Instant::now();
     rt.block_on(async {
         pause();
         // Auto-advance: ticks at 0, p, 2p, ... up to 10 s (exclusive of the window's

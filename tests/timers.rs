@@ -4,12 +4,12 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{runtime, total_timers, wait_until};
 use futures::FutureExt;
 use std::future::Future;
-use ticktock::time::{sleep, sleep_until, timeout};
+use ticktock::time::{sleep, sleep_until, timeout, Instant};
 
 /// Spawns 40 sleeps in shuffled order with deadlines 4 ms apart; returns the order
 /// their tasks ran in and each one's lateness.
@@ -440,12 +440,12 @@ fn reset_to_a_passed_deadline_is_ready_at_the_next_poll() {
         assert!(futures::poll!(sleep.as_mut()).is_pending());
         sleep
             .as_mut()
-            .reset(std::time::Instant::now() - Duration::from_millis(1));
+            .reset(Instant::now() - Duration::from_millis(1));
         assert!(futures::poll!(sleep.as_mut()).is_ready());
         // A later reset re-arms it.
         sleep
             .as_mut()
-            .reset(std::time::Instant::now() + Duration::from_secs(3600));
+            .reset(Instant::now() + Duration::from_secs(3600));
         assert!(futures::poll!(sleep.as_mut()).is_pending());
     });
     assert_eq!(total_timers(&rt.metrics(), |t| t.live), 0);

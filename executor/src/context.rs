@@ -252,8 +252,8 @@ pub(crate) fn now_nanos_for_current() -> Nanos {
 }
 
 /// Now, on the clock of the current thread's runtime; the real clock outside any
-/// runtime. Every deadline computed from "now" (sleep, timeout, interval) uses it,
-/// so paused time applies to them.
+/// runtime. Every deadline computed from "now" (sleep, timeout, interval) and the
+/// public `time::Instant::now` use it, so paused time applies to them.
 pub(crate) fn clock_now() -> Instant {
     instant_at(now_nanos_for_current())
 }

@@ -97,7 +97,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// #[ticktock::test]
 /// async fn sleeps_at_least_the_duration() {
-///     let start = std::time::Instant::now();
+///     let start = ticktock::time::Instant::now();
 ///     ticktock::time::sleep(Duration::from_millis(2)).await;
 ///     assert!(start.elapsed() >= Duration::from_millis(2));
 /// }

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use crate::time;
 
+// hyper's trait speaks `std::time::Instant`; ticktock's `time::Instant` wraps one on
+// the same timeline, so each boundary below converts for free.
+
 /// hyper's [`Timer`](hyper::rt::Timer) on ticktock: header-read timeouts,
 /// keep-alive timeouts and HTTP/2 pings become ticktock sleeps on the timer heap of
 /// the worker that polls them.
@@ -23,15 +26,16 @@ use crate::time;
 ///
 /// # Examples
 /// ```
-/// use std::time::{Duration, Instant};
+/// use std::time::Duration;
 /// use hyper::rt::Timer as _;
 /// use ticktock_executor::hyper::Timer;
+/// use ticktock_executor::time::Instant;
 ///
 /// let rt = ticktock_executor::Runtime::new().unwrap();
 /// rt.block_on(async {
 ///     let start = Instant::now();
 ///     let mut sleep = Timer.sleep(Duration::from_secs(3600));
-///     Timer.reset(&mut sleep, Instant::now() + Duration::from_millis(2));
+///     Timer.reset(&mut sleep, (Instant::now() + Duration::from_millis(2)).into_std());
 ///     sleep.await;
 ///     assert!(start.elapsed() < Duration::from_secs(3600));
 /// });
@@ -45,12 +49,21 @@ impl ::hyper::rt::Timer for Timer {
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn ::hyper::rt::Sleep>> {
-        Box::pin(TimerSleep(time::sleep_until(deadline)))
+        Box::pin(TimerSleep(time::sleep_until(time::Instant::from_std(
+            deadline,
+        ))))
+    }
+
+    /// Now on the runtime's clock, so hyper's own timing follows paused time.
+    fn now(&self) -> Instant {
+        time::Instant::now().into_std()
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn ::hyper::rt::Sleep>>, new_deadline: Instant) {
         match sleep.as_mut().downcast_mut_pin::<TimerSleep>() {
-            Some(ours) => Pin::new(&mut ours.get_mut().0).reset(new_deadline),
+            Some(ours) => {
+                Pin::new(&mut ours.get_mut().0).reset(time::Instant::from_std(new_deadline))
+            }
             None => *sleep = self.sleep_until(new_deadline),
         }
     }

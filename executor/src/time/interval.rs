@@ -7,8 +7,9 @@
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::instant::Instant;
 use super::sleep::{deadline_after, Sleep};
 
 /// Creates an interval whose first tick completes immediately and whose later ticks
@@ -34,7 +35,7 @@ pub fn interval(period: Duration) -> Interval {
         !period.is_zero(),
         "ticktock: `interval` period must be non-zero (a zero period would tick continuously)"
     );
-    interval_at(crate::context::clock_now(), period)
+    interval_at(Instant::now(), period)
 }
 
 /// Creates an interval whose first tick completes at `start` and whose later ticks
@@ -46,7 +47,8 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// # Examples
 /// ```
-/// use std::time::{Duration, Instant};
+/// use std::time::Duration;
+/// use ticktock_executor::time::Instant;
 /// let rt = ticktock_executor::Runtime::new().unwrap();
 /// rt.block_on(async {
 ///     let start = Instant::now() + Duration::from_millis(5);
@@ -61,7 +63,7 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
         "ticktock: `interval_at` period must be non-zero (a zero period would tick continuously)"
     );
     Interval {
-        delay: Sleep::new(start),
+        delay: Sleep::new(start.into_std()),
         period,
         missed_tick_behavior: MissedTickBehavior::default(),
     }
@@ -95,7 +97,12 @@ pub enum MissedTickBehavior {
 
 impl MissedTickBehavior {
     /// The deadline after a tick that was due at `due` and observed at `now`.
-    fn next_deadline(self, due: Instant, now: Instant, period: Duration) -> Instant {
+    fn next_deadline(
+        self,
+        due: std::time::Instant,
+        now: std::time::Instant,
+        period: Duration,
+    ) -> std::time::Instant {
         match self {
             MissedTickBehavior::Burst => deadline_after(due, period),
             MissedTickBehavior::Delay => deadline_after(now, period),
@@ -168,7 +175,7 @@ impl Interval {
         if Pin::new(&mut self.delay).poll(cx).is_pending() {
             return Poll::Pending;
         }
-        let due = self.delay.deadline();
+        let due = self.delay.deadline().into_std();
         let now = crate::context::clock_now();
         let next = if now.saturating_duration_since(due) > MISSED_TICK_THRESHOLD {
             self.missed_tick_behavior
@@ -176,8 +183,8 @@ impl Interval {
         } else {
             deadline_after(due, self.period)
         };
-        Pin::new(&mut self.delay).reset(next);
-        Poll::Ready(due)
+        Pin::new(&mut self.delay).reset(Instant::from_std(next));
+        Poll::Ready(Instant::from_std(due))
     }
 
     /// Restarts the schedule: the next tick comes one period from now.
@@ -193,7 +200,7 @@ impl Interval {
     /// ```
     pub fn reset(&mut self) {
         let next = deadline_after(crate::context::clock_now(), self.period);
-        Pin::new(&mut self.delay).reset(next);
+        Pin::new(&mut self.delay).reset(Instant::from_std(next));
     }
 
     /// Moves the next tick to one period from now (tokio's `reset_after(period)`
@@ -213,7 +220,7 @@ impl Interval {
     /// ```
     pub fn reset_after(&mut self, after: Duration) {
         let next = deadline_after(crate::context::clock_now(), after);
-        Pin::new(&mut self.delay).reset(next);
+        Pin::new(&mut self.delay).reset(Instant::from_std(next));
     }
 
     /// Moves the next tick to `deadline` (an instant in the past makes it due at
@@ -251,7 +258,7 @@ impl Interval {
     /// });
     /// ```
     pub fn reset_immediately(&mut self) {
-        Pin::new(&mut self.delay).reset(crate::context::clock_now());
+        Pin::new(&mut self.delay).reset(Instant::now());
     }
 
     /// The period.

@@ -1,5 +1,6 @@
 //! Time: [`sleep`], [`interval`] and [`timeout`], in tokio's vocabulary, on
-//! ticktock's per-worker timer heaps.
+//! ticktock's per-worker timer heaps, and [`Instant`], "now" on the runtime's clock
+//! (which [`pause`] freezes).
 //!
 //! # The timer model
 //! Every worker owns a timer store (Go's design): near deadlines in a 4-ary
@@ -33,6 +34,7 @@
 //! ```
 
 pub mod error;
+mod instant;
 mod interval;
 mod pause;
 mod sleep;
@@ -40,10 +42,10 @@ mod timeout;
 
 use std::time::Duration;
 
+pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use pause::{advance, pause, resume};
 pub use sleep::Sleep;
-pub use std::time::Instant;
 pub use timeout::{timeout, timeout_at, Timeout};
 
 /// Waits until `duration` has elapsed. `Duration::MAX` sleeps forever (clamped, no
@@ -66,7 +68,8 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// # Examples
 /// ```
-/// use std::time::{Duration, Instant};
+/// use std::time::Duration;
+/// use ticktock_executor::time::Instant;
 /// let rt = ticktock_executor::Runtime::new().unwrap();
 /// rt.block_on(async {
 ///     let deadline = Instant::now() + Duration::from_millis(1);
@@ -76,5 +79,5 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// ```
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(deadline)
+    Sleep::new(deadline.into_std())
 }

@@ -3,9 +3,10 @@
 //! Only on a current-thread runtime (as in tokio): with several workers, "idle"
 //! is not a state the clock could safely jump on.
 //!
-//! Deadlines computed by ticktock (`sleep`, `timeout`, `interval`) follow the
-//! paused clock. `std::time::Instant::now()` called directly does not: compare
-//! against the instants ticktock hands back (`Sleep::deadline`, interval ticks).
+//! Everything that reads the runtime's clock follows it: the deadlines computed by
+//! `sleep`, `timeout` and `interval`, and [`Instant::now`](crate::time::Instant::now)
+//! and `elapsed`. Only `std::time::Instant::now()`, called directly, keeps reading
+//! the wall clock.
 
 use std::time::Duration;
 
@@ -39,9 +40,11 @@ fn current_thread_handle(what: &str) -> Handle {
 /// let rt = ticktock_executor::Builder::new_current_thread().build().unwrap();
 /// rt.block_on(async {
 ///     ticktock_executor::time::pause();
-///     let start = std::time::Instant::now();
+///     let start = ticktock_executor::time::Instant::now();
+///     let wall = std::time::Instant::now();
 ///     ticktock_executor::time::sleep(Duration::from_secs(3600)).await; // instant
-///     assert!(start.elapsed() < Duration::from_secs(1));
+///     assert_eq!(start.elapsed(), Duration::from_secs(3600));
+///     assert!(wall.elapsed() < Duration::from_secs(1));
 /// });
 /// ```
 #[track_caller]

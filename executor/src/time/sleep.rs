@@ -21,13 +21,15 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ticktock_timer::{Moved, Nanos, PollState, TimerKey, MAX_DEADLINE};
 
 use crate::loom::sync::Arc;
 use crate::runtime::clock::{instant_at, nanos_at};
 use crate::runtime::timers::{Site, Store, TimerSlot};
+
+use super::instant::Instant;
 
 /// Deadlines further away than this are treated as "never": about 30 years, far
 /// beyond any program's uptime, yet far from `Instant`'s overflow (tokio uses the
@@ -60,7 +62,7 @@ pub(crate) fn deadline_nanos_after(duration: Duration) -> Nanos {
 }
 
 /// `now + duration`, or the far future if that overflows or exceeds it.
-pub(crate) fn deadline_after(now: Instant, duration: Duration) -> Instant {
+pub(crate) fn deadline_after(now: std::time::Instant, duration: Duration) -> std::time::Instant {
     now.checked_add(duration.min(FAR_FUTURE))
         .unwrap_or_else(|| now + FAR_FUTURE)
 }
@@ -148,8 +150,8 @@ impl Registration {
 ///
 /// # Examples
 /// ```
-/// use std::time::{Duration, Instant};
-/// use ticktock_executor::time::sleep;
+/// use std::time::Duration;
+/// use ticktock_executor::time::{sleep, Instant};
 ///
 /// let rt = ticktock_executor::Runtime::new().unwrap();
 /// rt.block_on(async {
@@ -176,7 +178,7 @@ impl DeadlineWord {
     /// The flag bit: set once the sleep completed, until a reset.
     const ELAPSED: u64 = 1 << 63;
 
-    fn new(deadline: Instant) -> DeadlineWord {
+    fn new(deadline: std::time::Instant) -> DeadlineWord {
         DeadlineWord(nanos_at(deadline).min(MAX_DEADLINE))
     }
 
@@ -195,7 +197,7 @@ impl DeadlineWord {
 
 impl Sleep {
     #[track_caller]
-    pub(crate) fn new(deadline: Instant) -> Sleep {
+    pub(crate) fn new(deadline: std::time::Instant) -> Sleep {
         Sleep::at_nanos(nanos_at(deadline))
     }
 
@@ -212,13 +214,14 @@ impl Sleep {
     ///
     /// # Examples
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use std::time::Duration;
+    /// use ticktock_executor::time::Instant;
     /// let deadline = Instant::now() + Duration::from_secs(1);
     /// let sleep = ticktock_executor::time::sleep_until(deadline);
     /// assert_eq!(sleep.deadline(), deadline);
     /// ```
     pub fn deadline(&self) -> Instant {
-        instant_at(self.deadline.nanos())
+        Instant::from_std(instant_at(self.deadline.nanos()))
     }
 
     /// Returns `true` once the sleep has completed (its deadline passed and it was
@@ -271,7 +274,8 @@ impl Sleep {
     ///
     /// # Examples
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use std::time::Duration;
+    /// use ticktock_executor::time::Instant;
     /// let rt = ticktock_executor::Runtime::new().unwrap();
     /// rt.block_on(async {
     ///     let sleep = ticktock_executor::time::sleep(Duration::from_secs(3600));
@@ -285,7 +289,7 @@ impl Sleep {
     /// ```
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
-        this.deadline = DeadlineWord::new(deadline);
+        this.deadline = DeadlineWord::new(deadline.into_std());
         let when = this.deadline.nanos();
         // An unregistered sleep makes the same check at its first poll.
         if let Some(registration) = this.registration() {

@@ -3,9 +3,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::error::Elapsed;
+use super::instant::Instant;
 use super::sleep::{deadline_nanos_after, Sleep};
 
 /// Runs `future` until it completes or `duration` passes, whichever comes first.
@@ -37,7 +38,8 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 ///
 /// # Examples
 /// ```
-/// use std::time::{Duration, Instant};
+/// use std::time::Duration;
+/// use ticktock_executor::time::Instant;
 /// let rt = ticktock_executor::Runtime::new().unwrap();
 /// rt.block_on(async {
 ///     let deadline = Instant::now() + Duration::from_millis(1);
@@ -49,7 +51,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         value: future,
-        delay: Sleep::new(deadline),
+        delay: Sleep::new(deadline.into_std()),
     }
 }
 
