@@ -320,7 +320,7 @@ fn run(args: &Args, mode: Mode, window: Duration) -> Result<Run, String> {
                 let mut samples = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let deadline = Instant::now() + probe;
-                    sleep_until(deadline).await;
+                    sleep_until(deadline.into()).await;
                     samples.push(Sample {
                         deadline: deadline - origin,
                         late: Instant::now().saturating_duration_since(deadline),
