@@ -223,6 +223,114 @@ fn http2_server_and_client_on_the_ticktock_executor() {
     });
 }
 
+/// A stream that counts its completed writes (each is one `send` on a socket).
+struct CountingWrites {
+    stream: TcpStream,
+    writes: Arc<AtomicUsize>,
+}
+
+impl futures::io::AsyncRead for CountingWrites {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl futures::io::AsyncWrite for CountingWrites {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let written = std::pin::Pin::new(&mut self.stream).poll_write(cx, buf);
+        if written.is_ready() {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        written
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_close(cx)
+    }
+}
+
+/// HTTP/2 streams answered together leave in few writes: each stream's task wakes
+/// the connection task, and without `Io`'s yield before a write the connection ran
+/// (and wrote one response) after every stream task (about one write per request).
+#[test]
+fn http2_responses_of_concurrent_streams_share_writes() {
+    const REQUESTS: usize = 64;
+    // At most one write per this many requests: with the coalescing a burst of
+    // streams read together is answered in one write.
+    const REQUESTS_PER_WRITE_AT_LEAST: usize = 4;
+    let rt = runtime(1);
+    rt.block_on(timeout(TEST_LIMIT, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server_writes = Arc::new(AtomicUsize::new(0));
+        let writes = server_writes.clone();
+        ticktock::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let counted = CountingWrites { stream, writes };
+            hyper::server::conn::http2::Builder::new(Executor)
+                .timer(Timer)
+                .serve_connection(Io::new(counted), numbering_service())
+                .await
+        });
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (sender, connection) = hyper::client::conn::http2::Builder::new(Executor)
+            .timer(Timer)
+            .handshake::<_, Empty<Bytes>>(Io::new(stream))
+            .await
+            .unwrap();
+        ticktock::spawn(connection);
+        // One request first, so the handshake's writes (settings, their
+        // acknowledgements) are behind us.
+        let mut first = sender.clone();
+        first.ready().await.unwrap();
+        let request = Request::get(format!("http://{addr}/first")).body(Empty::new());
+        let response = first.send_request(request.unwrap()).await.unwrap();
+        response.into_body().collect().await.unwrap();
+        sleep(Duration::from_millis(50)).await;
+        let before = server_writes.load(Ordering::Relaxed);
+
+        let requests: Vec<_> = (0..REQUESTS)
+            .map(|i| {
+                let mut sender = sender.clone();
+                ticktock::spawn(async move {
+                    sender.ready().await.unwrap();
+                    let uri = format!("http://{addr}/stream/{i}");
+                    let request = Request::get(uri).body(Empty::new()).unwrap();
+                    let response = sender.send_request(request).await.unwrap();
+                    response.into_body().collect().await.unwrap().to_bytes()
+                })
+            })
+            .collect();
+        for request in requests {
+            assert!(request.await.unwrap().starts_with(b"GET /stream/"));
+        }
+        let writes = server_writes.load(Ordering::Relaxed) - before;
+        assert!(
+            writes * REQUESTS_PER_WRITE_AT_LEAST <= REQUESTS,
+            "{writes} server writes for {REQUESTS} concurrent requests"
+        );
+    }))
+    .expect("test body timed out");
+}
+
 #[test]
 fn http1_over_a_unix_socket_pair() {
     run(async {
