@@ -348,6 +348,10 @@ fn run(args: &Args, mode: Mode, window: Duration) -> Result<Run, String> {
                 print_counts("after?", &after);
                 return Err(format!("the retirement did not finish in {PATIENCE:?}"));
             }
+            // The snapshot that saw the retired stores empty read the survivor's store
+            // first, possibly before the last slices landed in it (stores are read one
+            // at a time): read again for the counts printed.
+            let after = handle.metrics();
             let out: u64 = after.per_worker[1..]
                 .iter()
                 .map(|w| w.timers.migrated_out)

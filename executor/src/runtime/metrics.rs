@@ -11,6 +11,12 @@ use super::shared::Shared;
 
 /// A snapshot of a runtime's counters, from [`Handle::metrics`](crate::Handle::metrics).
 ///
+/// Each timer store is read under its own lock, one store after the other, so the
+/// snapshot is not atomic across workers: while a retiring worker moves its timers
+/// (`Handle::set_worker_threads`), a slice may move between the reads of two
+/// stores and the per-worker `live` counts then add up to fewer (or more) timers
+/// than exist. Read again once the move is over for exact totals.
+///
 /// # Examples
 /// ```
 /// let rt = ticktock_executor::Builder::new_multi_thread().worker_threads(2).build().unwrap();
