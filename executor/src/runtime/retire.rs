@@ -36,6 +36,7 @@
 use super::elastic::{Action, Retire};
 use super::shared::Handle;
 use super::shared::{Flavor, Shared};
+use super::timers::TimerSlot;
 use super::worker_thread::spawn_worker_thread;
 use crate::context::WorkerContext;
 use crate::loom::sync::atomic::Ordering;
@@ -197,5 +198,24 @@ pub(crate) fn migrate_timers(shared: &Shared, from: usize) -> usize {
         }
         drop(dst);
         drop(src);
+        yield_to_waiters([source, destination]);
+    }
+}
+
+/// How long a retiring worker waits, between two slices, for the threads blocked on
+/// the two store locks to take them: a woken waiter runs within microseconds, so
+/// this bound only matters when one is descheduled, and a migration never stalls on
+/// it for more than this per slice.
+const HANDOFF_PATIENCE: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Between two slices: lets every thread already blocked on one of the two store
+/// locks have it before the next slice takes them again (see `TimerSlot::waiters`).
+/// Without it the mover, which asks again within nanoseconds of unlocking, got the
+/// locks back before a woken survivor could, and the survivor's timers and tasks
+/// stalled for the whole migration.
+fn yield_to_waiters(stores: [&TimerSlot; 2]) {
+    let give_up = std::time::Instant::now() + HANDOFF_PATIENCE;
+    while stores.iter().any(|store| store.has_waiters()) && std::time::Instant::now() < give_up {
+        std::thread::yield_now();
     }
 }

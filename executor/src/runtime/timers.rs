@@ -33,7 +33,7 @@ use ticktock_timer::{Nanos, StoreId, TimerStore, MAX_DEADLINE, NO_DEADLINE};
 use super::clock::Clock;
 use super::parking::Parking;
 use crate::loom::lock;
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
 
 /// The label every timer entry carries: the `#[track_caller]` site of the
@@ -99,6 +99,11 @@ pub(crate) struct TimerSlot {
     forwards: Box<[OnceLock<Arc<TimerSlot>>]>,
     /// Set at runtime shutdown: nothing fires timers any more.
     closed: AtomicBool,
+    /// Threads blocked in [`TimerSlot::lock`] right now. A retiring worker that
+    /// moves timers slice after slice waits between slices until this is zero, so
+    /// it cannot starve the store's owner (a mutex hands the lock to whoever asks
+    /// first after an unlock, which is the mover, back within nanoseconds).
+    waiters: AtomicUsize,
 }
 
 impl TimerSlot {
@@ -111,6 +116,7 @@ impl TimerSlot {
             counters: SlotCounters::default(),
             forwards: (0..id).map(|_| OnceLock::new()).collect(),
             closed: AtomicBool::new(false),
+            waiters: AtomicUsize::new(0),
         }
     }
 
@@ -142,9 +148,20 @@ impl TimerSlot {
             })
     }
 
-    /// Locks the store.
+    /// Locks the store, counted in `waiters` while it has to wait.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Store> {
-        lock(&self.store)
+        if let Ok(store) = self.store.try_lock() {
+            return store;
+        }
+        self.waiters.fetch_add(1, Ordering::Relaxed);
+        let store = lock(&self.store);
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
+        store
+    }
+
+    /// Whether a thread is blocked in [`TimerSlot::lock`] right now.
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.waiters.load(Ordering::Relaxed) != 0
     }
 
     /// The published lower bound of the earliest deadline.
