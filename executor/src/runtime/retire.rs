@@ -12,7 +12,8 @@
 //!   give up its searching count (waking another searcher if it was the last)
 //!   push its LIFO task and local queue onto the global queue (waking a worker)
 //!   move its timer store to the survivors' stores a slice at a time, round robin
-//!   (moveTimers, spread out): two store locks at a time, lower index first;
+//!   (moveTimers, spread out): two store locks at a time, lower index first,
+//!   and between slices a wait until the threads blocked on those locks had them;
 //!   stop if the runtime is shutting down (its drain frees what is left)
 //!   under the elastic lock: grown back meanwhile? carry on : park the core, exit
 //! ```
