@@ -423,12 +423,14 @@ fn arm_held(
         .collect()
 }
 
-/// Dropping a `Sleep` whose entry migrated frees both the entry (in the survivor's
-/// store) and the tombstone it left in the retired store. (Before the fix the
-/// drop followed the tombstone without freeing it: one slab entry leaked per
-/// migrated sleep dropped unpolled, as a cancelled timeout is.)
-#[test]
-fn dropping_a_migrated_sleep_frees_its_tombstone() {
+/// A 2-worker runtime whose worker 1 armed held sleeps and then retired, so its
+/// entries moved to worker 0 and left tombstones behind.
+fn migrated_sleeps() -> (
+    ticktock::Runtime,
+    ticktock::Handle,
+    Arc<CountedWaker>,
+    Vec<std::pin::Pin<Box<ticktock::time::Sleep>>>,
+) {
     let rt = elastic(2, 2);
     let handle = rt.handle().clone();
     let waker = Arc::new(CountedWaker);
@@ -439,6 +441,16 @@ fn dropping_a_migrated_sleep_frees_its_tombstone() {
         let m = handle.metrics();
         m.workers_retired == 1 && m.per_worker[1].timers.live == 0
     }));
+    (rt, handle, waker, held)
+}
+
+/// Dropping a `Sleep` whose entry migrated frees both the entry (in the survivor's
+/// store) and the tombstone it left in the retired store. (Before the fix the
+/// drop followed the tombstone without freeing it: one slab entry leaked per
+/// migrated sleep dropped unpolled, as a cancelled timeout is.)
+#[test]
+fn dropping_a_migrated_sleep_frees_its_tombstone() {
+    let (_rt, handle, waker, held) = migrated_sleeps();
     let m = handle.metrics();
     assert!(m.per_worker[1].timers.migrated_out > 0);
     assert_eq!(
@@ -458,16 +470,7 @@ fn dropping_a_migrated_sleep_frees_its_tombstone() {
 /// with "a timer slot outlived its runtime's slot table".)
 #[test]
 fn a_migrated_sleep_outlives_its_runtime() {
-    let rt = elastic(2, 2);
-    let handle = rt.handle().clone();
-    let waker = Arc::new(CountedWaker);
-    let held = arm_held(&rt, 8, 200, &waker);
-    assert!(live_timers(&handle.metrics(), 1) > 0, "worker 1 armed some");
-    handle.set_worker_threads(1);
-    assert!(wait_until(Duration::from_secs(10), || {
-        let m = handle.metrics();
-        m.workers_retired == 1 && m.per_worker[1].timers.live == 0
-    }));
+    let (rt, handle, waker, held) = migrated_sleeps();
     assert!(handle.metrics().per_worker[0].timers.migrated_in > 0);
     drop(handle);
     drop(rt);
