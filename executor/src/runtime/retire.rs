@@ -195,7 +195,7 @@ pub(crate) fn migrate_timers(shared: &Shared, from: usize) -> usize {
         let share = src.live().div_ceil(survivors.len());
         moved += src.migrate_some_into(&mut dst, share.min(MIGRATE_SLICE));
         if let Some(when) = dst.next_deadline() {
-            destination.note_deadline(when);
+            destination.note_deadline(&dst, when);
         }
         drop(dst);
         drop(src);

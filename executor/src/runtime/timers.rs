@@ -24,6 +24,7 @@
 //! take it only to steal timers whose `next_when` has passed, and a handle takes it
 //! when its `Sleep` is polled, reset or dropped on another thread.
 
+use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::OnceLock;
 use std::task::Waker;
@@ -78,6 +79,37 @@ pub(crate) enum LockWait {
 pub(crate) struct SlotCounters {
     /// Timers of this store fired by a thread other than its owner.
     pub(crate) stolen: AtomicU64,
+}
+
+/// A [`TimerSlot`]'s store while its lock is held, and the proof of it: only
+/// [`TimerSlot::lock`] and [`TimerSlot::fire_due`] make one, so a function that
+/// takes a `&LockedStore` (such as [`TimerSlot::note_deadline`]) can only be
+/// called with the lock held, and the compiler checks it. Derefs to the [`Store`].
+pub(crate) struct LockedStore<'a> {
+    guard: MutexGuard<'a, Store>,
+    /// The slot whose lock this is, so an operation can check it got its own store.
+    owner: &'a TimerSlot,
+}
+
+impl LockedStore<'_> {
+    /// Whether this is `slot`'s store (not another slot's, also locked).
+    fn belongs_to(&self, slot: &TimerSlot) -> bool {
+        std::ptr::eq(self.owner, slot)
+    }
+}
+
+impl Deref for LockedStore<'_> {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.guard
+    }
+}
+
+impl DerefMut for LockedStore<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.guard
+    }
 }
 
 /// One timer store and its published earliest deadline.
@@ -149,14 +181,17 @@ impl TimerSlot {
     }
 
     /// Locks the store, counted in `waiters` while it has to wait.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Store> {
-        if let Ok(store) = self.store.try_lock() {
-            return store;
-        }
-        self.waiters.fetch_add(1, Ordering::Relaxed);
-        let store = lock(&self.store);
-        self.waiters.fetch_sub(1, Ordering::Relaxed);
-        store
+    pub(crate) fn lock(&self) -> LockedStore<'_> {
+        let guard = match self.store.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                self.waiters.fetch_add(1, Ordering::Relaxed);
+                let guard = lock(&self.store);
+                self.waiters.fetch_sub(1, Ordering::Relaxed);
+                guard
+            }
+        };
+        LockedStore { guard, owner: self }
     }
 
     /// Whether a thread is blocked in [`TimerSlot::lock`] right now.
@@ -180,13 +215,19 @@ impl TimerSlot {
         self.clock.recent_nanos()
     }
 
-    /// Must be called with the store locked (`next_when` is only written under the
-    /// lock, so it cannot be raised above a deadline another thread just added).
+    /// Takes this slot's `store`, locked (`next_when` is only written under the
+    /// lock, so it cannot be raised above a deadline another thread just added;
+    /// the [`LockedStore`] argument makes the compiler check the lock is held).
     /// Called after an operation made `when` a candidate for
     /// the earliest deadline: lowers `next_when` if needed and, if it did, tells the
     /// poller, which is woken only if it would otherwise sleep past `when` by more
     /// than [`wake_slack`] (the timer then fires at most that late, never early).
-    pub(crate) fn note_deadline(&self, when: Nanos) {
+    pub(crate) fn note_deadline(&self, store: &LockedStore<'_>, when: Nanos) {
+        debug_assert!(
+            store.belongs_to(self),
+            "ticktock: note_deadline got store {:?}, not its own",
+            store.id()
+        );
         if when < MAX_DEADLINE && when < self.next_when.load(Ordering::SeqCst) {
             self.next_when.store(when, Ordering::SeqCst);
             let driver = &self.parking.driver;
@@ -198,14 +239,20 @@ impl TimerSlot {
         }
     }
 
-    /// Fires every timer due at `now`, pushing wakers into `wakers`. Publishes the new
-    /// earliest deadline. Returns the number fired.
+    /// Fires every timer due at `now` in this slot's locked `store`, pushing wakers
+    /// into `wakers`. Publishes the new earliest deadline (under the lock, which the
+    /// [`LockedStore`] argument proves is held). Returns the number fired.
     pub(crate) fn expire_locked(
         &self,
-        store: &mut Store,
+        store: &mut LockedStore<'_>,
         now: Nanos,
         wakers: &mut Vec<Waker>,
     ) -> usize {
+        debug_assert!(
+            store.belongs_to(self),
+            "ticktock: expire_locked got store {:?}, not its own",
+            store.id()
+        );
         let fired = store.expire(now, |waker| wakers.push(waker));
         if fired != 0 {
             crate::trace::timers_fired(store.id().0 as usize, fired);
@@ -230,7 +277,7 @@ impl TimerSlot {
         let mut store = match wait {
             LockWait::Wait => self.lock(),
             LockWait::Skip => match self.store.try_lock() {
-                Ok(store) => store,
+                Ok(guard) => LockedStore { guard, owner: self },
                 Err(_) => return 0,
             },
         };

@@ -27,7 +27,7 @@ use ticktock_timer::{Moved, Nanos, PollState, TimerKey, MAX_DEADLINE};
 
 use crate::loom::sync::Arc;
 use crate::runtime::clock::{instant_at, nanos_at};
-use crate::runtime::timers::{Site, Store, TimerSlot};
+use crate::runtime::timers::{LockedStore, Site, TimerSlot};
 
 use super::instant::Instant;
 
@@ -88,7 +88,7 @@ impl Registration {
     /// Runs `op` on the entry's store, following migration tombstones.
     fn with_store<R>(
         &mut self,
-        mut op: impl FnMut(&TimerSlot, &mut Store, TimerKey) -> Result<R, Moved>,
+        mut op: impl FnMut(&TimerSlot, &mut LockedStore<'_>, TimerKey) -> Result<R, Moved>,
     ) -> R {
         loop {
             let result = {
@@ -303,7 +303,7 @@ impl Sleep {
             registration.with_store(|slot, store, key| {
                 if store.reset(key, when)? {
                     // Under the lock: `next_when` is only ever written under it.
-                    slot.note_deadline(when);
+                    slot.note_deadline(store, when);
                 }
                 Ok(())
             });
@@ -355,7 +355,7 @@ impl Sleep {
             let mut store = slot.lock();
             let key = store.insert_labeled(when, cx.waker().clone(), site);
             crate::trace::timer_registered(store.id().0 as usize, when, site);
-            slot.note_deadline(when);
+            slot.note_deadline(&store, when);
             key
         };
         self.link = Link::Registered(Registration { slot, key });
