@@ -12,8 +12,8 @@
 //!   another task can push it onto this worker's queue.
 //! - `in_block_on`: set while this thread is inside `block_on`, to refuse nesting.
 //! - Every "current runtime" look-up: the handle, the worker state, the home timer
-//!   slot ([`home_slot`]) and the current runtime's clock ([`now_nanos_for_current`],
-//!   [`clock_now`]). The mechanisms below this layer (clock, timer slots, driver,
+//!   store ([`home_store`]) and the current runtime's clock ([`now_nanos_for_current`],
+//!   [`clock_now`]). The mechanisms below this layer (clock, timer stores, driver,
 //!   queues) never read the thread-local: they are handed what they need.
 //!
 //! # Ground rules
@@ -29,7 +29,7 @@ use ticktock_timer::Nanos;
 use crate::loom::sync::Arc;
 use crate::runtime::clock::{any_clock_altered, instant_at, real_nanos_now};
 use crate::runtime::shared::Handle;
-use crate::runtime::timers::TimerSlot;
+use crate::runtime::timers::StoreCell;
 use crate::runtime::worker_core::Core;
 
 /// The current thread's worker state, when it is a worker.
@@ -220,10 +220,10 @@ pub(crate) fn is_in_async_context() -> bool {
         .unwrap_or(false)
 }
 
-/// The timer slot a `Sleep` polled on this thread registers in: its worker's store
+/// The timer store a `Sleep` polled on this thread registers in: its worker's store
 /// if the thread drives a core, else the runtime's store for other threads. `None`
 /// outside any runtime.
-pub(crate) fn home_slot() -> Option<Arc<TimerSlot>> {
+pub(crate) fn home_store() -> Option<Arc<StoreCell>> {
     with_current(|current| {
         let (handle, worker) = current?;
         let timers = &handle.shared.timers;
@@ -233,7 +233,7 @@ pub(crate) fn home_slot() -> Option<Arc<TimerSlot>> {
             }
             _ => timers.external_id(),
         };
-        Some(timers.slot(id).clone())
+        Some(timers.store(id).clone())
     })
 }
 

@@ -29,7 +29,7 @@ pub(crate) mod sync {
 
 #[cfg(loom)]
 pub(crate) mod sync {
-    // `Arc` stays the standard one: timer slots hand out `Weak`s of it, and no
+    // `Arc` stays the standard one: timer stores hand out `Weak`s of it, and no
     // model checks reference counts.
     pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
     pub(crate) use std::sync::Arc;

@@ -24,7 +24,7 @@
 //!   has a survivor to hand its tasks and timers to.
 //! - A `Stopped` slot's queue and LIFO cell are empty and nothing pushes onto them:
 //!   only the thread driving a core pushes onto its queue and cell, and its store gets
-//!   new timers only from that thread (`context::home_slot`).
+//!   new timers only from that thread (`context::home_store`).
 //!
 //! # Ground rules
 //! The mutex is held for bookkeeping only: never while starting a thread's work,

@@ -351,7 +351,7 @@ fn poller_publishes(poller: &PollerDeadline, store_next_when: &AtomicU64) -> Nan
     }
 }
 
-/// `TimerSlot::note_deadline`, minus the hand-off: lower the store's deadline,
+/// `StoreCell::note_deadline`, minus the hand-off: lower the store's deadline,
 /// then ask the poller. Returns `lower_to`'s answer (`true`: wake the poller).
 fn registrant_lowers(poller: &PollerDeadline, store_next_when: &AtomicU64, when: Nanos) -> bool {
     if when < store_next_when.load(Ordering::SeqCst) {

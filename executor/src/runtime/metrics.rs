@@ -125,8 +125,8 @@ pub struct TimerMetrics {
 
 pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
     let timer_metrics = |id: usize| {
-        let slot = shared.timers.slot(id);
-        let store = slot.lock();
+        let cell = shared.timers.store(id);
+        let store = cell.lock();
         let stats = store.stats();
         TimerMetrics {
             live: store.live(),
@@ -136,7 +136,7 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
             slab_len: store.slab_len(),
             inserted: stats.inserted,
             fired: stats.fired,
-            stolen: slot.counters.stolen.load(Ordering::Relaxed),
+            stolen: cell.counters.stolen.load(Ordering::Relaxed),
             cancelled: stats.cancelled,
             reset: stats.reset,
             compactions: stats.compactions,

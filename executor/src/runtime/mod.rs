@@ -12,7 +12,7 @@
 //! | mechanism | `driver.rs` | the mio poller and its earlier-deadline wake-up |
 //! | mechanism | `poller_deadline.rs` | the atomic protocol behind that wake-up (loom-checked) |
 //! | mechanism | `precise.rs` | sub-millisecond timed waits (timerfd on Linux) |
-//! | mechanism | `parking.rs` | the bundle of driver, idle set and parkers that timer slots also reach |
+//! | mechanism | `parking.rs` | the bundle of driver, idle set and parkers that timer stores also reach |
 //! | mechanism | `cgroup.rs` | reading the container's CPU limit (cgroup v2 and v1) |
 //! | mechanism | `config.rs` | the builder's settings the scheduler reads: name, intervals, thread hooks |
 //! | mechanism | `counters.rs` | per-worker counters, bumped by their worker only |

@@ -1,5 +1,5 @@
 //! The parking bundle: the poller, the parked set and every worker's parker, shared
-//! by the scheduler and the timer slots (a timer whose deadline is earlier than the
+//! by the scheduler and the timer stores (a timer whose deadline is earlier than the
 //! poller's must be able to wake it, see `driver.rs`).
 //!
 //! # What it owns
@@ -14,7 +14,7 @@
 //! it saw when it parked: the poller through its timeout, the others through a
 //! timed condition-variable wait. A timer registered later with an earlier
 //! deadline wakes the poller if one sleeps past it, or else a parked worker
-//! (`hand_off_poller`, called from `TimerSlot::note_deadline`), which parks again
+//! (`hand_off_poller`, called from `StoreCell::note_deadline`), which parks again
 //! with the new deadline. So a worker that leaves the poller to run a long task
 //! strands no timer, and need not wake anyone when it leaves.
 

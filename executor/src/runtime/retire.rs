@@ -29,7 +29,7 @@
 //!   locks, and shutdown sets it before draining each store under its lock, so a
 //!   slice either lands before both drains (which free it) or is not moved.
 //! - Before an entry moves from store `from` to `to`, `from` holds a strong
-//!   reference to `to` (`TimerSlot::forward_to`; `to < from` always), so a `Sleep`
+//!   reference to `to` (`StoreCell::forward_to`; `to < from` always), so a `Sleep`
 //!   can follow the tombstone even after the runtime is gone.
 //! - Locks: the elastic lock is never held with a store lock; two store locks are
 //!   taken only here, in index order, so two retiring workers cannot deadlock.
@@ -37,7 +37,7 @@
 use super::elastic::{Action, Retire};
 use super::shared::Handle;
 use super::shared::{Flavor, Shared};
-use super::timers::TimerSlot;
+use super::timers::StoreCell;
 use super::worker_thread::spawn_worker_thread;
 use crate::context::WorkerContext;
 use crate::loom::sync::atomic::Ordering;
@@ -148,7 +148,7 @@ pub(crate) fn retire(shared: &Shared, worker: &WorkerContext) -> Retire {
 /// the current target, a slice at a time, round robin. Returns the number moved.
 pub(crate) fn migrate_timers(shared: &Shared, from: usize) -> usize {
     let timers = &shared.timers;
-    let source = timers.slot(from);
+    let source = timers.store(from);
     let mut moved = 0;
     // Retiring workers start at different survivors.
     let mut turn = from;
@@ -164,7 +164,7 @@ pub(crate) fn migrate_timers(shared: &Shared, from: usize) -> usize {
             .collect();
         let to = survivors[turn % survivors.len()];
         turn += 1;
-        let destination = timers.slot(to);
+        let destination = timers.store(to);
         // Before any entry moves, so each tombstone left behind can be followed.
         source.forward_to(to, destination);
         // Index order, so two retiring workers never wait on each other in a cycle.
@@ -210,11 +210,11 @@ pub(crate) fn migrate_timers(shared: &Shared, from: usize) -> usize {
 const HANDOFF_PATIENCE: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Between two slices: lets every thread already blocked on one of the two store
-/// locks have it before the next slice takes them again (see `TimerSlot::waiters`).
+/// locks have it before the next slice takes them again (see `StoreCell::waiters`).
 /// Without it the mover, which asks again within nanoseconds of unlocking, got the
 /// locks back before a woken survivor could, and the survivor's timers and tasks
 /// stalled for the whole migration.
-fn yield_to_waiters(stores: [&TimerSlot; 2]) {
+fn yield_to_waiters(stores: [&StoreCell; 2]) {
     let give_up = std::time::Instant::now() + HANDOFF_PATIENCE;
     while stores.iter().any(|store| store.has_waiters()) && std::time::Instant::now() < give_up {
         std::thread::yield_now();

@@ -276,8 +276,8 @@ impl Shared {
         drop(cores);
         drop(threads);
         let mut wakers = Vec::new();
-        for slot in self.timers.slots() {
-            slot.drain(&mut wakers);
+        for cell in self.timers.stores() {
+            cell.drain(&mut wakers);
         }
         // Woken, not just dropped: a `block_on` future awaiting a sleep must learn
         // that no timer will fire any more (its `Sleep` then panics with a message).

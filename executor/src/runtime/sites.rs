@@ -51,8 +51,8 @@ pub(crate) fn timer_sites(shared: &Shared) -> Vec<TimerSite> {
     // Keyed by file, line and column: one call site may be present under several
     // `Location` addresses (one per codegen unit).
     let mut sites: HashMap<(&'static str, u32, u32), TimerSite> = HashMap::new();
-    for slot in shared.timers.slots() {
-        let store = slot.lock();
+    for cell in shared.timers.stores() {
+        let store = cell.lock();
         store.for_each_waiting(|when, _, location| {
             let due = Duration::from_nanos(when.saturating_sub(now));
             let site = sites

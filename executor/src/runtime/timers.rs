@@ -2,11 +2,17 @@
 //! workers, each behind its own lock, and the operations that fire and steal timers.
 //!
 //! # What it owns
-//! - [`TimerSlot`]: a [`TimerStore`] (heap and wheel, from `ticktock-timer`) behind a
+//! - [`StoreCell`]: a [`TimerStore`] (heap and wheel, from `ticktock-timer`) behind a
 //!   mutex, plus `next_when`, the store's earliest deadline published in an atomic
 //!   (Go's `timer0When`) so other workers and the poller read it without the lock.
-//! - [`Timers`]: all slots of a runtime and the [`Clock`] deadlines are measured
-//!   on.
+//! - [`LockedStore`]: a cell's store while its lock is held; the functions that
+//!   need the lock take one, so the compiler checks they are called under it.
+//! - [`Timers`]: all cells of a runtime (one per worker plus the external one) and
+//!   the [`Clock`] deadlines are measured on.
+//!
+//! Naming: a *store* is the heap-and-wheel data structure; its *cell* is the lock
+//! and published deadline around it. "Slot" means only a slab slot (an entry's
+//! place in a store's slab, in `ticktock-timer`).
 //!
 //! # Invariants
 //! - `next_when` is a *lower bound* on the store's earliest live deadline: it is lowered
@@ -19,7 +25,7 @@
 //!   dropping can free a task whose future touches timers.
 //!
 //! # Ground rules
-//! The owning worker takes its slot's lock for every timer operation of its own tasks;
+//! The owning worker takes its cell's lock for every timer operation of its own tasks;
 //! it is uncontended unless another thread cancels, resets or steals. Other workers
 //! take it only to steal timers whose `next_when` has passed, and a handle takes it
 //! when its `Sleep` is polled, reset or dropped on another thread.
@@ -65,7 +71,7 @@ pub(crate) fn wake_slack(when: Nanos, now: Nanos) -> Nanos {
     (when.saturating_sub(now) >> WAKE_SLACK_SHIFT).max(WAKE_SLACK_FLOOR)
 }
 
-/// What [`TimerSlot::fire_due`] does when another thread holds the store's lock.
+/// What [`StoreCell::fire_due`] does when another thread holds the store's lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LockWait {
     /// Wait for the lock (the store's owner).
@@ -76,25 +82,25 @@ pub(crate) enum LockWait {
 
 /// Per-store counters kept outside the store's lock, readable at any time.
 #[derive(Default)]
-pub(crate) struct SlotCounters {
+pub(crate) struct StoreCounters {
     /// Timers of this store fired by a thread other than its owner.
     pub(crate) stolen: AtomicU64,
 }
 
-/// A [`TimerSlot`]'s store while its lock is held, and the proof of it: only
-/// [`TimerSlot::lock`] and [`TimerSlot::fire_due`] make one, so a function that
-/// takes a `&LockedStore` (such as [`TimerSlot::note_deadline`]) can only be
+/// A [`StoreCell`]'s store while its lock is held, and the proof of it: only
+/// [`StoreCell::lock`] and [`StoreCell::fire_due`] make one, so a function that
+/// takes a `&LockedStore` (such as [`StoreCell::note_deadline`]) can only be
 /// called with the lock held, and the compiler checks it. Derefs to the [`Store`].
 pub(crate) struct LockedStore<'a> {
     guard: MutexGuard<'a, Store>,
-    /// The slot whose lock this is, so an operation can check it got its own store.
-    owner: &'a TimerSlot,
+    /// The cell whose lock this is, so an operation can check it got its own store.
+    owner: &'a StoreCell,
 }
 
 impl LockedStore<'_> {
-    /// Whether this is `slot`'s store (not another slot's, also locked).
-    fn belongs_to(&self, slot: &TimerSlot) -> bool {
-        std::ptr::eq(self.owner, slot)
+    /// Whether this is `cell`'s store (not another cell's, also locked).
+    fn belongs_to(&self, cell: &StoreCell) -> bool {
+        std::ptr::eq(self.owner, cell)
     }
 }
 
@@ -113,7 +119,7 @@ impl DerefMut for LockedStore<'_> {
 }
 
 /// One timer store and its published earliest deadline.
-pub(crate) struct TimerSlot {
+pub(crate) struct StoreCell {
     store: Mutex<Store>,
     /// Lower bound of the store's earliest live deadline; [`NO_DEADLINE`] if none.
     next_when: AtomicU64,
@@ -121,31 +127,31 @@ pub(crate) struct TimerSlot {
     parking: Arc<Parking>,
     /// Deadlines are nanoseconds since this clock's epoch.
     clock: Arc<Clock>,
-    pub(crate) counters: SlotCounters,
-    /// Where this store's entries migrated to, by store id: cell `i` holds slot `i`
-    /// from before the first entry moves here → `i` (see [`TimerSlot::forward_to`]).
-    /// A `Sleep` holding this slot can follow a tombstone to its destination even
+    pub(crate) counters: StoreCounters,
+    /// Where this store's entries migrated to, by store id: entry `i` holds the cell of store `i`
+    /// from before the first entry moves here → `i` (see [`StoreCell::forward_to`]).
+    /// A `Sleep` holding this cell can follow a tombstone to its destination even
     /// after the runtime is gone. Only lower ids have a cell: entries move from a
     /// retiring worker to survivors, whose indexes are lower, so these strong
     /// references never form a cycle.
-    forwards: Box<[OnceLock<Arc<TimerSlot>>]>,
+    forwards: Box<[OnceLock<Arc<StoreCell>>]>,
     /// Set at runtime shutdown: nothing fires timers any more.
     closed: AtomicBool,
-    /// Threads blocked in [`TimerSlot::lock`] right now. A retiring worker that
+    /// Threads blocked in [`StoreCell::lock`] right now. A retiring worker that
     /// moves timers slice after slice waits between slices until this is zero, so
     /// it cannot starve the store's owner (a mutex hands the lock to whoever asks
     /// first after an unlock, which is the mover, back within nanoseconds).
     waiters: AtomicUsize,
 }
 
-impl TimerSlot {
-    fn new(id: u32, parking: Arc<Parking>, clock: Arc<Clock>) -> TimerSlot {
-        TimerSlot {
+impl StoreCell {
+    fn new(id: u32, parking: Arc<Parking>, clock: Arc<Clock>) -> StoreCell {
+        StoreCell {
             store: Mutex::new(TimerStore::new_labeled(StoreId(id))),
             next_when: AtomicU64::new(NO_DEADLINE),
             parking,
             clock,
-            counters: SlotCounters::default(),
+            counters: StoreCounters::default(),
             forwards: (0..id).map(|_| OnceLock::new()).collect(),
             closed: AtomicBool::new(false),
             waiters: AtomicUsize::new(0),
@@ -155,8 +161,8 @@ impl TimerSlot {
     /// Records that entries of this store are about to move into `to` (store id
     /// `to_id`, lower than this store's: survivors have lower indexes than the
     /// workers retiring into them). Called before the entries move, so every
-    /// tombstone left here can be followed by [`TimerSlot::sibling`].
-    pub(crate) fn forward_to(&self, to_id: usize, to: &Arc<TimerSlot>) {
+    /// tombstone left here can be followed by [`StoreCell::sibling`].
+    pub(crate) fn forward_to(&self, to_id: usize, to: &Arc<StoreCell>) {
         let cell = self.forwards.get(to_id).unwrap_or_else(|| {
             panic!(
                 "ticktock: timers may only move to a lower store id ({to_id} >= {})",
@@ -166,10 +172,10 @@ impl TimerSlot {
         let _ = cell.get_or_init(|| to.clone());
     }
 
-    /// The slot of store `id`, where a migrated entry of this store went. Kept
-    /// alive by this slot (see `forwards`), so it works after the runtime is gone:
+    /// The cell of store `id`, where a migrated entry of this store went. Kept
+    /// alive by this cell (see `forwards`), so it works after the runtime is gone:
     /// shutdown drained every store, and the handle only has to free its entry.
-    pub(crate) fn sibling(&self, id: StoreId) -> Arc<TimerSlot> {
+    pub(crate) fn sibling(&self, id: StoreId) -> Arc<StoreCell> {
         let id = id.0 as usize;
         self.forwards
             .get(id)
@@ -194,7 +200,7 @@ impl TimerSlot {
         LockedStore { guard, owner: self }
     }
 
-    /// Whether a thread is blocked in [`TimerSlot::lock`] right now.
+    /// Whether a thread is blocked in [`StoreCell::lock`] right now.
     pub(crate) fn has_waiters(&self) -> bool {
         self.waiters.load(Ordering::Relaxed) != 0
     }
@@ -215,7 +221,7 @@ impl TimerSlot {
         self.clock.recent_nanos()
     }
 
-    /// Takes this slot's `store`, locked (`next_when` is only written under the
+    /// Takes this cell's `store`, locked (`next_when` is only written under the
     /// lock, so it cannot be raised above a deadline another thread just added;
     /// the [`LockedStore`] argument makes the compiler check the lock is held).
     /// Called after an operation made `when` a candidate for
@@ -239,7 +245,7 @@ impl TimerSlot {
         }
     }
 
-    /// Fires every timer due at `now` in this slot's locked `store`, pushing wakers
+    /// Fires every timer due at `now` in this cell's locked `store`, pushing wakers
     /// into `wakers`. Publishes the new earliest deadline (under the lock, which the
     /// [`LockedStore`] argument proves is held). Returns the number fired.
     pub(crate) fn expire_locked(
@@ -302,37 +308,37 @@ impl TimerSlot {
 
 /// All the timer stores of one runtime.
 pub(crate) struct Timers {
-    /// Slots `0..workers` belong to the workers; the last one is the shared home of
+    /// Cells `0..workers` belong to the workers; the last one is the shared home of
     /// threads that are not workers (block_on callers, blocking threads).
-    slots: Arc<[Arc<TimerSlot>]>,
+    stores: Arc<[Arc<StoreCell>]>,
     pub(crate) clock: Arc<Clock>,
 }
 
 impl Timers {
     pub(crate) fn new(workers: usize, parking: &Arc<Parking>) -> Timers {
         let clock = Arc::new(Clock::new());
-        let slots: Arc<[Arc<TimerSlot>]> = (0..=workers)
+        let stores: Arc<[Arc<StoreCell>]> = (0..=workers)
             .map(|id| {
                 let id = u32::try_from(id).expect("ticktock: too many workers");
-                Arc::new(TimerSlot::new(id, parking.clone(), clock.clone()))
+                Arc::new(StoreCell::new(id, parking.clone(), clock.clone()))
             })
             .collect();
-        Timers { slots, clock }
+        Timers { stores, clock }
     }
 
-    /// The slot of store `id` (a worker index, or [`Timers::external_id`]).
-    pub(crate) fn slot(&self, id: usize) -> &Arc<TimerSlot> {
-        &self.slots[id]
+    /// The cell of store `id` (a worker index, or [`Timers::external_id`]).
+    pub(crate) fn store(&self, id: usize) -> &Arc<StoreCell> {
+        &self.stores[id]
     }
 
     /// The id of the store shared by threads that are not workers.
     pub(crate) fn external_id(&self) -> usize {
-        self.slots.len() - 1
+        self.stores.len() - 1
     }
 
-    /// Every slot, workers' first.
-    pub(crate) fn slots(&self) -> &[Arc<TimerSlot>] {
-        &self.slots
+    /// Every cell, workers' first.
+    pub(crate) fn stores(&self) -> &[Arc<StoreCell>] {
+        &self.stores
     }
 
     /// Nanoseconds since the epoch now, on the runtime's clock.
@@ -342,9 +348,9 @@ impl Timers {
 
     /// The earliest published deadline over all stores (O(stores), no locks).
     pub(crate) fn earliest(&self) -> Nanos {
-        self.slots
+        self.stores
             .iter()
-            .map(|slot| slot.next_when())
+            .map(|cell| cell.next_when())
             .min()
             .unwrap_or(NO_DEADLINE)
     }
@@ -358,13 +364,13 @@ impl Timers {
         wakers: &mut Vec<Waker>,
     ) -> usize {
         let mut fired = 0;
-        for (id, slot) in self.slots.iter().enumerate() {
+        for (id, cell) in self.stores.iter().enumerate() {
             if Some(id) == own {
                 continue;
             }
-            let stolen = slot.fire_due(now, wakers, LockWait::Skip);
+            let stolen = cell.fire_due(now, wakers, LockWait::Skip);
             if stolen != 0 {
-                slot.counters
+                cell.counters
                     .stolen
                     .fetch_add(stolen as u64, Ordering::Relaxed);
                 fired += stolen;

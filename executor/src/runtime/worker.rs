@@ -221,7 +221,7 @@ fn fire_timers(shared: &Shared, core: &mut Core) -> usize {
     let timers = &shared.timers;
     let now = timers.now_nanos();
     let mut wakers = std::mem::take(&mut core.wakers);
-    let own = timers.slot(core.index);
+    let own = timers.store(core.index);
     let mut fired = own.fire_due(now, &mut wakers, LockWait::Wait);
     fired += timers.steal_due(Some(core.index), now, &mut wakers);
     if fired != 0 {

@@ -6,7 +6,7 @@
 //! - First poll: if the deadline has passed it completes at once; otherwise it
 //!   inserts an entry into the *home store* of the polling thread (its worker's
 //!   store, or the runtime's shared store for threads that are not workers) and
-//!   remembers the slot and key.
+//!   remembers the cell and key.
 //! - Later polls ask the store whether the entry fired, refreshing the waker only if
 //!   it would not wake the same task.
 //! - `reset` re-arms the same entry (no allocation); dropping cancels it in O(1)
@@ -27,7 +27,7 @@ use ticktock_timer::{Moved, Nanos, PollState, TimerKey, MAX_DEADLINE};
 
 use crate::loom::sync::Arc;
 use crate::runtime::clock::{instant_at, nanos_at};
-use crate::runtime::timers::{LockedStore, Site, TimerSlot};
+use crate::runtime::timers::{LockedStore, Site, StoreCell};
 
 use super::instant::Instant;
 
@@ -42,16 +42,16 @@ pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 /// clock, and then it fires at the next expiry pass, never early.
 const FRESH_READ_WINDOW: Nanos = 100_000_000;
 
-/// Whether the deadline `when` has passed on `slot`'s clock. The thread's last
+/// Whether the deadline `when` has passed on `cell`'s clock. The thread's last
 /// reading decides for free when it is already past `when`. A near deadline may
 /// have passed since that reading (the thread ran a long poll, or the sleep was
 /// reset long before this poll): one fresh reading then decides, so an
 /// `Interval` that fell behind hands out its missed ticks back to back. Far
 /// deadlines skip it (the churned 30 s timeout pays one clock read, in
 /// `sleep()`, and a far reset none).
-fn has_passed(slot: &TimerSlot, when: Nanos) -> bool {
-    let recent = slot.recent_nanos();
-    when <= recent || (when - recent <= FRESH_READ_WINDOW && when <= slot.now_nanos())
+fn has_passed(cell: &StoreCell, when: Nanos) -> bool {
+    let recent = cell.recent_nanos();
+    when <= recent || (when - recent <= FRESH_READ_WINDOW && when <= cell.now_nanos())
 }
 
 /// The deadline `duration` from now, in nanoseconds since the process epoch,
@@ -69,7 +69,7 @@ pub(crate) fn deadline_after(now: std::time::Instant, duration: Duration) -> std
 
 /// Where a registered `Sleep`'s entry lives.
 struct Registration {
-    slot: Arc<TimerSlot>,
+    cell: Arc<StoreCell>,
     key: TimerKey,
 }
 
@@ -88,17 +88,17 @@ impl Registration {
     /// Runs `op` on the entry's store, following migration tombstones.
     fn with_store<R>(
         &mut self,
-        mut op: impl FnMut(&TimerSlot, &mut LockedStore<'_>, TimerKey) -> Result<R, Moved>,
+        mut op: impl FnMut(&StoreCell, &mut LockedStore<'_>, TimerKey) -> Result<R, Moved>,
     ) -> R {
         loop {
             let result = {
-                let mut store = self.slot.lock();
-                op(&self.slot, &mut store, self.key)
+                let mut store = self.cell.lock();
+                op(&self.cell, &mut store, self.key)
             };
             match result {
                 Ok(value) => return value,
                 Err(moved) => {
-                    self.slot = self.slot.sibling(moved.store);
+                    self.cell = self.cell.sibling(moved.store);
                     self.key = moved.key;
                 }
             }
@@ -108,13 +108,13 @@ impl Registration {
     /// The creation site the entry carries, read without moving the handle (a
     /// tombstone on the way is followed, not freed).
     fn site(&self) -> Site {
-        let (mut slot, mut key) = (self.slot.clone(), self.key);
+        let (mut cell, mut key) = (self.cell.clone(), self.key);
         loop {
-            let label = slot.lock().label(key);
+            let label = cell.lock().label(key);
             match label {
                 Ok(site) => return site,
                 Err(moved) => {
-                    slot = slot.sibling(moved.store);
+                    cell = cell.sibling(moved.store);
                     key = moved.key;
                 }
             }
@@ -293,17 +293,17 @@ impl Sleep {
         let when = this.deadline.nanos();
         // An unregistered sleep makes the same check at its first poll.
         if let Some(registration) = this.registration() {
-            if has_passed(&registration.slot, when) {
+            if has_passed(&registration.cell, when) {
                 // Passed already: complete at the next poll without a timer pass.
                 // The entry is released; a later reset registers a new one.
                 this.deadline.set_elapsed();
                 this.deregister();
                 return;
             }
-            registration.with_store(|slot, store, key| {
+            registration.with_store(|cell, store, key| {
                 if store.reset(key, when)? {
                     // Under the lock: `next_when` is only ever written under it.
-                    slot.note_deadline(store, when);
+                    cell.note_deadline(store, when);
                 }
                 Ok(())
             });
@@ -332,7 +332,7 @@ impl Sleep {
     }
 
     fn register(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(slot) = crate::context::home_slot() else {
+        let Some(cell) = crate::context::home_store() else {
             panic!(
                 "ticktock: a `Sleep` (created at {}) was polled outside a ticktock runtime; \
                  poll it from a task or from inside `Runtime::block_on`",
@@ -343,22 +343,22 @@ impl Sleep {
         // The thread's last clock reading (usually the one `sleep()` just made):
         // a deadline at or before it has passed. A later one is registered even if
         // it passed since; it is then due at once and the next expiry pass fires it.
-        if has_passed(&slot, when) {
+        if has_passed(&cell, when) {
             self.deadline.set_elapsed();
             return Poll::Ready(());
         }
-        if slot.is_closed() {
+        if cell.is_closed() {
             self.panic_shut_down();
         }
         let site = self.created_at();
         let key = {
-            let mut store = slot.lock();
+            let mut store = cell.lock();
             let key = store.insert_labeled(when, cx.waker().clone(), site);
             crate::trace::timer_registered(store.id().0 as usize, when, site);
-            slot.note_deadline(&store, when);
+            cell.note_deadline(&store, when);
             key
         };
-        self.link = Link::Registered(Registration { slot, key });
+        self.link = Link::Registered(Registration { cell, key });
         Poll::Pending
     }
 }
@@ -392,8 +392,8 @@ impl Future for Sleep {
         drop(replaced);
         match state {
             PollState::Fired => {
-                let slot = &registration.slot;
-                if slot.is_closed() && this.deadline.nanos() > slot.now_nanos() {
+                let cell = &registration.cell;
+                if cell.is_closed() && this.deadline.nanos() > cell.now_nanos() {
                     // Shutdown marked it fired; completing early would break
                     // the never-early guarantee, and waiting would hang forever.
                     this.panic_shut_down();
