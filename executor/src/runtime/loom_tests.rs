@@ -341,11 +341,11 @@ fn loom_idle_worker_to_notify_skips_while_a_worker_searches() {
 
 /// `park()`'s publish-then-re-read loop against one store's published deadline.
 /// Returns the deadline the poller sleeps until.
-fn poller_publishes(poller: &PollerDeadline, store_next_when: &AtomicU64) -> Nanos {
+fn poller_publishes(poller: &PollerDeadline, store_earliest_bound: &AtomicU64) -> Nanos {
     loop {
-        let earliest = store_next_when.load(Ordering::SeqCst);
+        let earliest = store_earliest_bound.load(Ordering::SeqCst);
         poller.publish(earliest);
-        if store_next_when.load(Ordering::SeqCst) >= earliest {
+        if store_earliest_bound.load(Ordering::SeqCst) >= earliest {
             return earliest;
         }
     }
@@ -353,9 +353,13 @@ fn poller_publishes(poller: &PollerDeadline, store_next_when: &AtomicU64) -> Nan
 
 /// `StoreCell::note_deadline`, minus the hand-off: lower the store's deadline,
 /// then ask the poller. Returns `lower_to`'s answer (`true`: wake the poller).
-fn registrant_lowers(poller: &PollerDeadline, store_next_when: &AtomicU64, when: Nanos) -> bool {
-    if when < store_next_when.load(Ordering::SeqCst) {
-        store_next_when.store(when, Ordering::SeqCst);
+fn registrant_lowers(
+    poller: &PollerDeadline,
+    store_earliest_bound: &AtomicU64,
+    when: Nanos,
+) -> bool {
+    if when < store_earliest_bound.load(Ordering::SeqCst) {
+        store_earliest_bound.store(when, Ordering::SeqCst);
         poller.lower_to(when)
     } else {
         false

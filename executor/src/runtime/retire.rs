@@ -22,7 +22,7 @@
 //! from every store), and a `Sleep` whose entry moved follows its tombstone.
 //!
 //! # Invariants
-//! - A destination store's published deadline (`next_when`) is lowered under its
+//! - A destination store's published deadline (`earliest_bound`) is lowered under its
 //!   lock in the same critical section that moved entries into it, so no moved timer
 //!   is watched later than its deadline.
 //! - No slice moves after shutdown began: the flag is read under both store

@@ -3,8 +3,9 @@
 //!
 //! # What it owns
 //! - [`StoreCell`]: a [`TimerStore`] (heap and wheel, from `ticktock-timer`) behind a
-//!   mutex, plus `next_when`, the store's earliest deadline published in an atomic
-//!   (Go's `timer0When`) so other workers and the poller read it without the lock.
+//!   mutex, plus `earliest_bound`, a lower bound of the store's earliest deadline published in
+//!   an atomic (Go's `timer0When`) so other workers and the poller read it without the
+//!   lock.
 //! - [`LockedStore`]: a cell's store while its lock is held; the functions that
 //!   need the lock take one, so the compiler checks they are called under it.
 //! - [`Timers`]: all cells of a runtime (one per worker plus the external one) and
@@ -15,7 +16,7 @@
 //! place in a store's slab, in `ticktock-timer`).
 //!
 //! # Invariants
-//! - `next_when` is a *lower bound* on the store's earliest live deadline: it is lowered
+//! - `earliest_bound` is a *lower bound* on the store's earliest live deadline: it is lowered
 //!   under the lock whenever an insert or reset creates an earlier deadline, and set
 //!   exactly after every expiry pass. A cancel leaves it alone, so it may be stale-early
 //!   (the worst outcome is a poller wake-up that fires nothing), never stale-late (which
@@ -27,7 +28,7 @@
 //! # Ground rules
 //! The owning worker takes its cell's lock for every timer operation of its own tasks;
 //! it is uncontended unless another thread cancels, resets or steals. Other workers
-//! take it only to steal timers whose `next_when` has passed, and a handle takes it
+//! take it only to steal timers whose `earliest_bound` has passed, and a handle takes it
 //! when its `Sleep` is polled, reset or dropped on another thread.
 
 use std::ops::{Deref, DerefMut};
@@ -122,7 +123,7 @@ impl DerefMut for LockedStore<'_> {
 pub(crate) struct StoreCell {
     store: Mutex<Store>,
     /// Lower bound of the store's earliest live deadline; [`NO_DEADLINE`] if none.
-    next_when: AtomicU64,
+    earliest_bound: AtomicU64,
     /// The poller to wake when this store gets an earlier deadline.
     parking: Arc<Parking>,
     /// Deadlines are nanoseconds since this clock's epoch.
@@ -148,7 +149,7 @@ impl StoreCell {
     fn new(id: u32, parking: Arc<Parking>, clock: Arc<Clock>) -> StoreCell {
         StoreCell {
             store: Mutex::new(TimerStore::new_labeled(StoreId(id))),
-            next_when: AtomicU64::new(NO_DEADLINE),
+            earliest_bound: AtomicU64::new(NO_DEADLINE),
             parking,
             clock,
             counters: StoreCounters::default(),
@@ -206,8 +207,8 @@ impl StoreCell {
     }
 
     /// The published lower bound of the earliest deadline.
-    pub(crate) fn next_when(&self) -> Nanos {
-        self.next_when.load(Ordering::SeqCst)
+    pub(crate) fn earliest_bound(&self) -> Nanos {
+        self.earliest_bound.load(Ordering::SeqCst)
     }
 
     /// Nanoseconds since the epoch now, on the runtime's clock.
@@ -221,11 +222,11 @@ impl StoreCell {
         self.clock.recent_nanos()
     }
 
-    /// Takes this cell's `store`, locked (`next_when` is only written under the
+    /// Takes this cell's `store`, locked (`earliest_bound` is only written under the
     /// lock, so it cannot be raised above a deadline another thread just added;
     /// the [`LockedStore`] argument makes the compiler check the lock is held).
     /// Called after an operation made `when` a candidate for
-    /// the earliest deadline: lowers `next_when` if needed and, if it did, tells the
+    /// the earliest deadline: lowers `earliest_bound` if needed and, if it did, tells the
     /// poller, which is woken only if it would otherwise sleep past `when` by more
     /// than [`wake_slack`] (the timer then fires at most that late, never early).
     pub(crate) fn note_deadline(&self, store: &LockedStore<'_>, when: Nanos) {
@@ -234,8 +235,8 @@ impl StoreCell {
             "ticktock: note_deadline got store {:?}, not its own",
             store.id()
         );
-        if when < MAX_DEADLINE && when < self.next_when.load(Ordering::SeqCst) {
-            self.next_when.store(when, Ordering::SeqCst);
+        if when < MAX_DEADLINE && when < self.earliest_bound.load(Ordering::SeqCst) {
+            self.earliest_bound.store(when, Ordering::SeqCst);
             let driver = &self.parking.driver;
             let slack = wake_slack(when, self.clock.recent_nanos());
             if !driver.wake_for_deadline(when, slack) && !driver.is_polling() {
@@ -269,7 +270,7 @@ impl StoreCell {
             Some(when) if when < MAX_DEADLINE => when,
             _ => NO_DEADLINE,
         };
-        self.next_when.store(next, Ordering::SeqCst);
+        self.earliest_bound.store(next, Ordering::SeqCst);
         fired
     }
 
@@ -277,7 +278,7 @@ impl StoreCell {
     /// `wait` says whether to wait for the lock (the owner does) or skip a store
     /// that another thread is using (thieves do: its holder is making progress).
     pub(crate) fn fire_due(&self, now: Nanos, wakers: &mut Vec<Waker>, wait: LockWait) -> usize {
-        if self.next_when() > now {
+        if self.earliest_bound() > now {
             return 0;
         }
         let mut store = match wait {
@@ -302,7 +303,7 @@ impl StoreCell {
         let mut store = self.lock();
         self.closed.store(true, Ordering::SeqCst);
         store.drain_wakers(|waker| wakers.push(waker));
-        self.next_when.store(NO_DEADLINE, Ordering::SeqCst);
+        self.earliest_bound.store(NO_DEADLINE, Ordering::SeqCst);
     }
 }
 
@@ -350,7 +351,7 @@ impl Timers {
     pub(crate) fn earliest(&self) -> Nanos {
         self.stores
             .iter()
-            .map(|cell| cell.next_when())
+            .map(|cell| cell.earliest_bound())
             .min()
             .unwrap_or(NO_DEADLINE)
     }

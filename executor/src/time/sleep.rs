@@ -302,7 +302,7 @@ impl Sleep {
             }
             registration.with_store(|cell, store, key| {
                 if store.reset(key, when)? {
-                    // Under the lock: `next_when` is only ever written under it.
+                    // Under the lock: `earliest_bound` is only ever written under it.
                     cell.note_deadline(store, when);
                 }
                 Ok(())
