@@ -12,8 +12,8 @@
 //!   another task can push it onto this worker's queue.
 //! - `in_block_on`: set while this thread is inside `block_on`, to refuse nesting.
 //! - Every "current runtime" look-up: the handle, the worker state, the home timer
-//!   store ([`home_store`]) and the current runtime's clock ([`now_nanos_for_current`],
-//!   [`clock_now`]). The mechanisms below this layer (clock, timer stores, driver,
+//!   store ([`home_store`]) and the current runtime's clock ([`current_runtime_nanos`],
+//!   [`current_runtime_instant`]). The mechanisms below this layer (clock, timer stores, driver,
 //!   queues) never read the thread-local: they are handed what they need.
 //!
 //! # Ground rules
@@ -27,7 +27,7 @@ use std::time::Instant;
 use ticktock_timer::Nanos;
 
 use crate::loom::sync::Arc;
-use crate::runtime::clock::{any_clock_altered, instant_at, real_nanos_now};
+use crate::runtime::clock::{any_clock_altered, instant_at, monotonic_nanos};
 use crate::runtime::shared::Handle;
 use crate::runtime::timers::StoreCell;
 use crate::runtime::worker_core::Core;
@@ -240,22 +240,22 @@ pub(crate) fn home_store() -> Option<Arc<StoreCell>> {
 /// Nanoseconds since the process epoch now, on the clock of the current thread's
 /// runtime (real time outside any runtime). One clock read; the runtime is looked
 /// up only if some runtime ever paused time.
-pub(crate) fn now_nanos_for_current() -> Nanos {
+pub(crate) fn current_runtime_nanos() -> Nanos {
     if any_clock_altered() {
         with_handle(|handle| match handle {
-            Some(handle) => handle.shared.timers.clock.now_nanos(),
-            None => real_nanos_now(),
+            Some(handle) => handle.shared.timers.clock.runtime_nanos(),
+            None => monotonic_nanos(),
         })
     } else {
-        real_nanos_now()
+        monotonic_nanos()
     }
 }
 
 /// Now, on the clock of the current thread's runtime; the real clock outside any
 /// runtime. Every deadline computed from "now" (sleep, timeout, interval) and the
 /// public `time::Instant::now` use it, so paused time applies to them.
-pub(crate) fn clock_now() -> Instant {
-    instant_at(now_nanos_for_current())
+pub(crate) fn current_runtime_instant() -> Instant {
+    instant_at(current_runtime_nanos())
 }
 
 /// Runs `f` outside the asynchronous context, for `block_in_place`: this thread is

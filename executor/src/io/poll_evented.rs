@@ -88,7 +88,7 @@ impl<S: mio::event::Source> PollEvented<S> {
         direction: Direction,
         op: impl FnOnce(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        let Some(event) = self.io.ready_now(direction) else {
+        let Some(event) = self.io.ready_event_if_any(direction) else {
             return Err(io::ErrorKind::WouldBlock.into());
         };
         match op(self.get_ref()) {

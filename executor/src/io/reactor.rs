@@ -169,7 +169,7 @@ impl ScheduledIo {
 
     /// The readiness for `direction` as it stands, without waiting: `None` when the
     /// source does not look ready (for `try_read` and friends).
-    pub(crate) fn ready_now(&self, direction: Direction) -> Option<ReadyEvent> {
+    pub(crate) fn ready_event_if_any(&self, direction: Direction) -> Option<ReadyEvent> {
         let word = self.readiness.load(Ordering::Acquire);
         (word & direction.mask() != 0).then_some(ReadyEvent { word, direction })
     }

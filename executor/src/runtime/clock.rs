@@ -75,7 +75,7 @@ thread_local! {
 
 /// Set forever once any runtime of the process pauses its clock. Until then every
 /// runtime's clock is plain real time since the process epoch, and "now" needs no
-/// runtime lookup at all (see [`now_nanos_for_current`](crate::context::now_nanos_for_current)).
+/// runtime lookup at all (see [`current_runtime_nanos`](crate::context::current_runtime_nanos)).
 static ANY_CLOCK_ALTERED: StaticAtomicBool = StaticAtomicBool::new(false);
 
 /// Whether any runtime of the process ever paused its clock (see
@@ -84,9 +84,10 @@ pub(crate) fn any_clock_altered() -> bool {
     ANY_CLOCK_ALTERED.load(Ordering::Relaxed)
 }
 
-/// Real nanoseconds since the process epoch, recorded as this thread's recent
-/// reading.
-pub(crate) fn real_nanos_now() -> Nanos {
+/// Real nanoseconds since the process epoch, read now from the monotonic clock
+/// (`std::time::Instant`; no pause or advance applied), recorded as this
+/// thread's recent reading.
+pub(crate) fn monotonic_nanos() -> Nanos {
     let nanos = u64::try_from(process_epoch().elapsed().as_nanos()).unwrap_or(u64::MAX);
     let _ = RECENT_REAL_NANOS.try_with(|recent| recent.set(nanos));
     nanos
@@ -114,10 +115,10 @@ impl Clock {
 
     fn real_nanos(&self) -> Nanos {
         debug_assert_eq!(self.epoch, process_epoch());
-        real_nanos_now()
+        monotonic_nanos()
     }
 
-    /// `now_nanos` as of this thread's last clock reading: never later than the
+    /// `runtime_nanos` as of this thread's last clock reading: never later than the
     /// true now, so a deadline `<=` it has certainly passed; one that is not may
     /// still have passed, and is then fired by the next expiry pass. Costs no
     /// clock read. (Runtimes share the process epoch, so readings made for any
@@ -133,8 +134,10 @@ impl Clock {
         }
     }
 
-    /// Nanoseconds since the epoch now (rounded down).
-    pub(crate) fn now_nanos(&self) -> Nanos {
+    /// This runtime's time, read now: nanoseconds since the epoch (rounded down),
+    /// with pause and advance applied (real time plus the offset, or the frozen
+    /// time while paused).
+    pub(crate) fn runtime_nanos(&self) -> Nanos {
         if self.paused.load(Ordering::Acquire) {
             self.frozen.load(Ordering::Acquire)
         } else {
@@ -153,7 +156,7 @@ impl Clock {
             !self.is_paused(),
             "ticktock: `time::pause` called while time is already paused"
         );
-        self.frozen.store(self.now_nanos(), Ordering::Release);
+        self.frozen.store(self.runtime_nanos(), Ordering::Release);
         ANY_CLOCK_ALTERED.store(true, Ordering::Release);
         self.paused.store(true, Ordering::Release);
     }
@@ -239,11 +242,11 @@ mod tests {
         #[test]
         fn clock_never_goes_backwards(ops in proptest::collection::vec(op(), 1..40)) {
             let clock = Clock::new();
-            let mut last = clock.now_nanos();
+            let mut last = clock.runtime_nanos();
             for op in &ops {
                 apply(&clock, op);
                 let recent = clock.recent_nanos();
-                let now = clock.now_nanos();
+                let now = clock.runtime_nanos();
                 prop_assert!(now >= last, "now went back from {last} to {now} after {op:?}");
                 prop_assert!(recent <= now, "recent {recent} is later than now {now} after {op:?}");
                 last = now;
@@ -255,17 +258,17 @@ mod tests {
     fn paused_clock_stands_still_and_moves_only_by_advance() {
         let clock = Clock::new();
         clock.pause();
-        let frozen = clock.now_nanos();
+        let frozen = clock.runtime_nanos();
         std::thread::sleep(Duration::from_millis(2));
-        assert_eq!(clock.now_nanos(), frozen);
+        assert_eq!(clock.runtime_nanos(), frozen);
         clock.advance(Duration::from_secs(5));
-        assert_eq!(clock.now_nanos(), frozen + 5_000_000_000);
+        assert_eq!(clock.runtime_nanos(), frozen + 5_000_000_000);
         // `advance_to` never moves it back.
         clock.advance_to(frozen);
-        assert_eq!(clock.now_nanos(), frozen + 5_000_000_000);
+        assert_eq!(clock.runtime_nanos(), frozen + 5_000_000_000);
         clock.resume();
         // Running again from where it stood: the 5 s advanced are kept.
-        assert!(clock.now_nanos() >= frozen + 5_000_000_000);
+        assert!(clock.runtime_nanos() >= frozen + 5_000_000_000);
     }
 
     #[test]

@@ -566,7 +566,7 @@ impl Builder {
         shared.config = self.config.clone();
         shared.elastic = elastic::Elastic::new(max, workers);
         if let Some(root) = sizing.follow {
-            let now = shared.timers.now_nanos();
+            let now = shared.timers.runtime_nanos();
             shared
                 .elastic
                 .follow_cgroup(root.to_path_buf(), available, now);

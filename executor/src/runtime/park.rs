@@ -37,7 +37,7 @@ const LIFO_RESCUE_DELAY: Duration = Duration::from_millis(1);
 fn must_stay_awake(shared: &Shared, main_woken: &dyn Fn() -> bool) -> bool {
     shared.is_shutdown()
         || shared.has_visible_work()
-        || shared.timers.earliest() <= shared.timers.now_nanos()
+        || shared.timers.earliest() <= shared.timers.runtime_nanos()
         || main_woken()
 }
 
@@ -49,7 +49,7 @@ fn park_timeout(shared: &Shared, deadline: Nanos, watching_lifo: bool) -> Option
     let timeout = if shared.timers.clock.is_paused() {
         None
     } else {
-        timeout_until(deadline, shared.timers.now_nanos())
+        timeout_until(deadline, shared.timers.runtime_nanos())
     };
     if watching_lifo {
         Some(timeout.map_or(LIFO_RESCUE_DELAY, |t| t.min(LIFO_RESCUE_DELAY)))

@@ -88,7 +88,10 @@ pub(crate) fn resize(handle: &Handle, target: usize) {
 /// workers (an idle runtime has nothing to resize); a few nanoseconds otherwise.
 pub(crate) fn follow_cgroup(handle: &Handle) {
     let shared = &*handle.shared;
-    let Some((root, available)) = shared.elastic.cgroup_check_due(shared.timers.now_nanos()) else {
+    let Some((root, available)) = shared
+        .elastic
+        .cgroup_check_due(shared.timers.runtime_nanos())
+    else {
         return;
     };
     let Some(workers) = super::cgroup::read_workers(root, available) else {

@@ -47,7 +47,7 @@ pub struct TimerSite {
 
 pub(crate) fn timer_sites(shared: &Shared) -> Vec<TimerSite> {
     let clock = &shared.timers.clock;
-    let now = clock.now_nanos();
+    let now = clock.runtime_nanos();
     // Keyed by file, line and column: one call site may be present under several
     // `Location` addresses (one per codegen unit).
     let mut sites: HashMap<(&'static str, u32, u32), TimerSite> = HashMap::new();

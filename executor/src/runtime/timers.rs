@@ -211,9 +211,9 @@ impl StoreCell {
         self.earliest_bound.load(Ordering::SeqCst)
     }
 
-    /// Nanoseconds since the epoch now, on the runtime's clock.
-    pub(crate) fn now_nanos(&self) -> Nanos {
-        self.clock.now_nanos()
+    /// The runtime's time, read now ([`Clock::runtime_nanos`]).
+    pub(crate) fn runtime_nanos(&self) -> Nanos {
+        self.clock.runtime_nanos()
     }
 
     /// This thread's last reading of the runtime's clock (see
@@ -342,9 +342,9 @@ impl Timers {
         &self.stores
     }
 
-    /// Nanoseconds since the epoch now, on the runtime's clock.
-    pub(crate) fn now_nanos(&self) -> Nanos {
-        self.clock.now_nanos()
+    /// The runtime's time, read now ([`Clock::runtime_nanos`]).
+    pub(crate) fn runtime_nanos(&self) -> Nanos {
+        self.clock.runtime_nanos()
     }
 
     /// The earliest published deadline over all stores (O(stores), no locks).

@@ -164,7 +164,7 @@ pub(crate) fn run(
             wake_buffered(worker);
         }
         if maintenance {
-            poll_io_now(shared);
+            poll_io_without_waiting(shared);
             follow_cgroup(handle);
         }
         let runnable = match step {
@@ -219,7 +219,7 @@ fn found_work(shared: &Shared, worker: &WorkerContext) {
 /// waking their tasks (onto this worker's queue). Returns the number fired.
 fn fire_timers(shared: &Shared, core: &mut Core) -> usize {
     let timers = &shared.timers;
-    let now = timers.now_nanos();
+    let now = timers.runtime_nanos();
     let mut wakers = std::mem::take(&mut core.wakers);
     let own = timers.store(core.index);
     let mut fired = own.fire_due(now, &mut wakers, LockWait::Wait);
@@ -258,7 +258,7 @@ fn wake_buffered(worker: &WorkerContext) {
 pub(crate) fn fire_all_due(handle: &Handle) {
     let timers = &handle.shared.timers;
     let mut wakers = Vec::new();
-    timers.steal_due(None, timers.now_nanos(), &mut wakers);
+    timers.steal_due(None, timers.runtime_nanos(), &mut wakers);
     let worker = context::current_worker();
     let _fired = worker.as_deref().map(WorkerContext::waking_fired_timers);
     for waker in wakers {
@@ -269,7 +269,7 @@ pub(crate) fn fire_all_due(handle: &Handle) {
 /// A busy worker's look at the sockets: if any are registered and no worker sits
 /// in the poller, poll without blocking so their events are not held up until some
 /// worker parks.
-fn poll_io_now(shared: &Shared) {
+fn poll_io_without_waiting(shared: &Shared) {
     let driver = &shared.parking.driver;
     if driver.reactor().live() == 0 {
         return;

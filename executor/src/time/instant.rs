@@ -3,9 +3,10 @@
 //! # What it owns
 //! Only the public face of "now". An `Instant` wraps a `std::time::Instant`; the
 //! clock behind [`Instant::now`] is the current runtime's (`runtime/clock.rs`, looked
-//! up through `context::clock_now`), so under [`pause`](crate::time::pause) it stands
-//! still and moves only by [`advance`](crate::time::advance) and auto-advance, as the
-//! deadlines of `sleep`, `timeout` and `interval` already do.
+//! up through `context::current_runtime_instant`), so under
+//! [`pause`](crate::time::pause) it stands still and moves only by
+//! [`advance`](crate::time::advance) and auto-advance, as the deadlines of `sleep`,
+//! `timeout` and `interval` already do.
 //!
 //! # Invariants
 //! - The wrapped value is on the same timeline as `std::time::Instant` (the runtime's
@@ -63,7 +64,7 @@ impl Instant {
     /// ```
     #[must_use]
     pub fn now() -> Instant {
-        Instant::from_std(crate::context::clock_now())
+        Instant::from_std(crate::context::current_runtime_instant())
     }
 
     /// Wraps a `std::time::Instant` (the two share one timeline).

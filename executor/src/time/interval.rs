@@ -176,7 +176,7 @@ impl Interval {
             return Poll::Pending;
         }
         let due = self.delay.deadline().into_std();
-        let now = crate::context::clock_now();
+        let now = crate::context::current_runtime_instant();
         let next = if now.saturating_duration_since(due) > MISSED_TICK_THRESHOLD {
             self.missed_tick_behavior
                 .next_deadline(due, now, self.period)
@@ -199,7 +199,7 @@ impl Interval {
     /// });
     /// ```
     pub fn reset(&mut self) {
-        let next = deadline_after(crate::context::clock_now(), self.period);
+        let next = deadline_after(crate::context::current_runtime_instant(), self.period);
         Pin::new(&mut self.delay).reset(Instant::from_std(next));
     }
 
@@ -219,7 +219,7 @@ impl Interval {
     /// });
     /// ```
     pub fn reset_after(&mut self, after: Duration) {
-        let next = deadline_after(crate::context::clock_now(), after);
+        let next = deadline_after(crate::context::current_runtime_instant(), after);
         Pin::new(&mut self.delay).reset(Instant::from_std(next));
     }
 

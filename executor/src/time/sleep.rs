@@ -51,14 +51,14 @@ const FRESH_READ_WINDOW: Nanos = 100_000_000;
 /// `sleep()`, and a far reset none).
 fn has_passed(cell: &StoreCell, when: Nanos) -> bool {
     let recent = cell.recent_nanos();
-    when <= recent || (when - recent <= FRESH_READ_WINDOW && when <= cell.now_nanos())
+    when <= recent || (when - recent <= FRESH_READ_WINDOW && when <= cell.runtime_nanos())
 }
 
 /// The deadline `duration` from now, in nanoseconds since the process epoch,
 /// saturating at the far future: one clock read, no `Instant` arithmetic.
 pub(crate) fn deadline_nanos_after(duration: Duration) -> Nanos {
     let delta = u64::try_from(duration.min(FAR_FUTURE).as_nanos()).unwrap_or(u64::MAX);
-    crate::context::now_nanos_for_current().saturating_add(delta)
+    crate::context::current_runtime_nanos().saturating_add(delta)
 }
 
 /// `now + duration`, or the far future if that overflows or exceeds it.
@@ -393,7 +393,7 @@ impl Future for Sleep {
         match state {
             PollState::Fired => {
                 let cell = &registration.cell;
-                if cell.is_closed() && this.deadline.nanos() > cell.now_nanos() {
+                if cell.is_closed() && this.deadline.nanos() > cell.runtime_nanos() {
                     // Shutdown marked it fired; completing early would break
                     // the never-early guarantee, and waiting would hang forever.
                     this.panic_shut_down();
