@@ -1,7 +1,7 @@
 //! The timer entry and its state machine.
 //!
 //! # What this module owns
-//! [`Entry`], the slab slot behind one [`TimerKey`](crate::TimerKey), and every transition of its
+//! [`Entry`], the slab slot behind one [`TimerKey`], and every transition of its
 //! [`State`]. The store decides *when* an operation happens and *where* a Waiting entry lives (it
 //! owns the heap, the wheel and the slab); this module decides *what* the operation does to the
 //! entry, and reports impossible combinations.
@@ -19,20 +19,49 @@
 //! `wheel_pos` and has no live element). Stale elements may name it in either tier.
 //!
 //! # Transition table
-//! Rows are states, columns are operations; each cell is the next state. "bug" cells panic with a
+//! Rows are states, columns are operations; each cell is the next state. The table is split in
+//! three by operation so it stays readable; read the three as one. "bug" cells panic with a
 //! message naming the state and the operation: a handle misused its key or the store broke an
 //! invariant, and continuing would corrupt another timer. "—": the operation never visits such an
 //! entry. "place" means: a near deadline goes to the heap (`seq + 1`, one new live element), a far
-//! one to a wheel bucket.
+//! one to a wheel bucket. "release" means: Free, or Cancelled if stale elements remain.
 //!
-//! | state \ op       | poll             | cancel                                     | reset                                              | fire          | cascade        | surface                      | drop a stale elem.          | migrate             | drain        |
-//! |------------------|------------------|--------------------------------------------|----------------------------------------------------|---------------|----------------|------------------------------|-----------------------------|---------------------|--------------|
-//! | **Free**         | bug              | bug                                        | bug                                                | bug           | bug            | bug                          | bug                         | —                   | —            |
-//! | **Waiting/heap** | waker stored     | Cancelled, waker returned, element stale   | later: deadline recorded, element early; earlier: place, old element stale | Fired, waker taken | —   | far: Waiting/wheel; near: re-sifted | unchanged             | Moved               | Fired        |
-//! | **Waiting/wheel**| waker stored     | out of its bucket; Free, or Cancelled if stale elements remain | same bucket: deadline recorded; else out of the bucket, place | — | place | —                 | unchanged                   | Moved               | Fired        |
-//! | **Fired**        | `Fired` returned | Free, or Cancelled if stale elements remain | Waiting, place                                    | bug           | bug            | bug                          | unchanged                   | unchanged           | unchanged    |
-//! | **Cancelled**    | bug              | bug                                        | bug                                                | bug           | bug            | bug                          | Free when the last one goes | Free                | Free         |
-//! | **Moved**        | Free, `Err(Moved)` | Free, `Err(Moved)`                       | Free, `Err(Moved)`                                 | bug           | bug            | bug                          | unchanged                   | unchanged           | unchanged    |
+//! The handle's operations (a cancel of a Waiting entry also returns its waker):
+//!
+//! | state \ op    | poll               | cancel                     | reset              |
+//! |---------------|--------------------|----------------------------|--------------------|
+//! | Free          | bug                | bug                        | bug                |
+//! | Waiting/heap  | waker stored       | Cancelled, element stale   | see (a)            |
+//! | Waiting/wheel | waker stored       | out of its bucket, release | see (b)            |
+//! | Fired         | `Fired` returned   | release                    | Waiting, place     |
+//! | Cancelled     | bug                | bug                        | bug                |
+//! | Moved         | Free, `Err(Moved)` | Free, `Err(Moved)`         | Free, `Err(Moved)` |
+//!
+//! - (a) A later deadline: recorded, and the live element becomes early. An earlier one: place,
+//!   and the old element becomes stale.
+//! - (b) A deadline in the same bucket: recorded. Else: out of the bucket, place.
+//!
+//! The store's expiry pass:
+//!
+//! | state \ op    | fire               | cascade | surface                             |
+//! |---------------|--------------------|---------|-------------------------------------|
+//! | Free          | bug                | bug     | bug                                 |
+//! | Waiting/heap  | Fired, waker taken | —       | far: Waiting/wheel; near: re-sifted |
+//! | Waiting/wheel | —                  | place   | —                                   |
+//! | Fired         | bug                | bug     | bug                                 |
+//! | Cancelled     | bug                | bug     | bug                                 |
+//! | Moved         | bug                | bug     | bug                                 |
+//!
+//! The store's clean-up, migration and shutdown:
+//!
+//! | state \ op    | drop a stale elem.          | migrate   | drain     |
+//! |---------------|-----------------------------|-----------|-----------|
+//! | Free          | bug                         | —         | —         |
+//! | Waiting/heap  | unchanged                   | Moved     | Fired     |
+//! | Waiting/wheel | unchanged                   | Moved     | Fired     |
+//! | Fired         | unchanged                   | unchanged | unchanged |
+//! | Cancelled     | Free when the last one goes | Free      | Free      |
+//! | Moved         | unchanged                   | unchanged | unchanged |
 //!
 //! `insert` makes a Free slot Waiting and places it. "Fire" reaches an entry only through its live
 //! heap element; "cascade" only through the wheel bucket the store is emptying; "surface" is an
