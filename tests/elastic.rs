@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::wait_until;
+use proptest::prelude::RngExt;
 use ticktock::time::{sleep, sleep_until, timeout, Instant};
 
 fn elastic(initial: usize, max: usize) -> ticktock::Runtime {
@@ -197,18 +198,6 @@ fn a_worker_can_shrink_its_own_runtime_from_a_task() {
     assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
 }
 
-/// xorshift: a cheap deterministic random source for the stress loop.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// What the stress run checked: sleeps that completed, and broken rules.
 #[derive(Default)]
 struct Tally {
@@ -221,20 +210,20 @@ struct Tally {
 /// timeout shorter than the sleep drops it), and check each completion against the
 /// deadline it was last given.
 async fn churn(seed: u64, rounds: usize, tally: Arc<Tally>) {
-    let mut rng = Rng(seed | 1);
+    let mut rng = common::seeded_rng(seed);
     for _ in 0..rounds {
-        let mut deadline = Instant::now() + Duration::from_micros(rng.below(3000));
+        let mut deadline = Instant::now() + Duration::from_micros(rng.random_range(0..3000));
         let sleep = sleep_until(deadline);
         let mut sleep = std::pin::pin!(sleep);
-        match rng.below(3) {
+        match rng.random_range(0..3) {
             0 => {
                 // Arm it, then reset it (earlier or later).
                 let _ = futures::poll!(sleep.as_mut());
-                deadline = Instant::now() + Duration::from_micros(rng.below(3000));
+                deadline = Instant::now() + Duration::from_micros(rng.random_range(0..3000));
                 sleep.as_mut().reset(deadline);
             }
             1 => {
-                let limit = Duration::from_micros(rng.below(1000));
+                let limit = Duration::from_micros(rng.random_range(0..1000));
                 if timeout(limit, sleep.as_mut()).await.is_err() {
                     tally.cancelled.fetch_add(1, Ordering::Relaxed);
                     continue;
@@ -267,13 +256,13 @@ fn stress(max: usize, tasks: u64, rounds: usize, duration: Duration) {
             std::thread::spawn(move || handle.block_on(churn(1000 + t, rounds, tally)))
         })
         .collect();
-    let mut rng = Rng(42);
+    let mut rng = common::seeded_rng(42);
     let start = Instant::now();
     let mut resizes = 0;
     while start.elapsed() < duration {
-        handle.set_worker_threads(1 + rng.below(max as u64) as usize);
+        handle.set_worker_threads(1 + rng.random_range(0..max));
         resizes += 1;
-        std::thread::sleep(Duration::from_millis(1 + rng.below(10)));
+        std::thread::sleep(Duration::from_millis(1 + rng.random_range(0..10)));
     }
     handle.set_worker_threads(max);
     for task in spawned {

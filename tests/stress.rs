@@ -28,6 +28,8 @@ use std::time::Duration;
 use common::{runtime, total_timers, wait_until};
 use futures::channel::oneshot;
 use futures::FutureExt;
+use proptest::prelude::RngExt;
+use proptest::test_runner::TestRng;
 use ticktock::task::JoinHandle;
 use ticktock::time::{sleep, timeout, Instant, Sleep};
 
@@ -40,20 +42,17 @@ const SETTLE: Duration = Duration::from_secs(5);
 /// so the timeout always wins and the shipped sleep is still pending when it lands.
 const CANCEL_MARGIN: Duration = Duration::from_secs(10);
 
-/// xorshift64*: a seeded, reproducible source of plans (the seed is in every
-/// failure message).
-struct Rng(u64);
+/// A seeded, reproducible source of plans (the seed is in every failure message):
+/// the tests' shared generator ([`common::seeded_rng`]).
+struct Rng(TestRng);
 
 impl Rng {
     fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        Rng(common::seeded_rng(seed))
     }
 
     fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % bound.max(1)
+        self.0.random_range(0..bound.max(1))
     }
 
     fn millis(&mut self, max: u64) -> Duration {

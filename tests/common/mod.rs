@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use proptest::test_runner::{RngAlgorithm, TestRng};
+
 /// A multi-thread runtime with `workers` workers.
 pub fn runtime(workers: usize) -> ticktock::Runtime {
     ticktock::Builder::new_multi_thread()
@@ -52,4 +54,13 @@ pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
         std::thread::sleep(Duration::from_millis(2));
     }
     condition()
+}
+
+/// The one random source of the integration tests: proptest's ChaCha generator,
+/// seeded from `seed` so a run is reproducible (tests print the seed on failure).
+/// Draw from it with `proptest::prelude::RngExt` (`random_range`).
+pub fn seeded_rng(seed: u64) -> TestRng {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
 }

@@ -221,19 +221,15 @@ impl Heap {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::RngExt;
+    use proptest::test_runner::{RngAlgorithm, TestRng};
+
     use super::*;
 
-    /// Small deterministic generator so the tests need no dependency.
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            self.0 >> 33
-        }
+    /// A seeded generator: proptest's ChaCha, the random source the timer crate's
+    /// tests share (a dev-dependency already), so a run is reproducible.
+    fn seeded_rng(seed: u8) -> TestRng {
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32])
     }
 
     fn elem(when: Nanos, key: u32) -> HeapElem {
@@ -256,12 +252,12 @@ mod tests {
 
     #[test]
     fn push_pop_matches_sorted_vec() {
-        let mut rng = Lcg(1);
+        let mut rng = seeded_rng(1);
         for n in [0usize, 1, 2, 3, 4, 5, 16, 17, 100, 1000] {
             let mut heap = Heap::new();
             let mut model = Vec::new();
             for k in 0..n {
-                let when = rng.next() % 50; // many ties on purpose
+                let when = rng.random_range(0..50); // many ties on purpose
                 heap.push(elem(when, k as u32));
                 heap.verify_order();
                 model.push(when);
@@ -274,11 +270,11 @@ mod tests {
 
     #[test]
     fn interleaved_push_pop_matches_sorted_vec() {
-        let mut rng = Lcg(7);
+        let mut rng = seeded_rng(7);
         let mut heap = Heap::new();
         let mut model: Vec<Nanos> = Vec::new();
         for step in 0..5000u32 {
-            if rng.next() % 3 == 0 {
+            if rng.random_range(0..3) == 0 {
                 model.sort_unstable();
                 let expected = if model.is_empty() {
                     None
@@ -287,7 +283,7 @@ mod tests {
                 };
                 assert_eq!(heap.pop().map(|e| e.when), expected, "step {step}");
             } else {
-                let when = rng.next() % 1000;
+                let when = rng.random_range(0..1000);
                 heap.push(elem(when, step));
                 model.push(when);
             }
@@ -309,11 +305,11 @@ mod tests {
 
     #[test]
     fn retain_and_heapify_filters_and_orders() {
-        let mut rng = Lcg(3);
+        let mut rng = seeded_rng(3);
         let mut heap = Heap::new();
         let mut model = Vec::new();
         for k in 0..500u32 {
-            let when = rng.next() % 300;
+            let when = rng.random_range(0..300);
             heap.push(elem(when, k));
             if k % 3 != 0 {
                 model.push(when + 1);
