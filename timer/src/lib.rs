@@ -4,7 +4,7 @@
 //! executor wraps each store in its own lock and drives it.
 //!
 //! # The algorithm (after Go's runtime timers)
-//! Go keeps one timer heap per P (per scheduler slot) rather than one global structure, so timer
+//! Go keeps one timer heap per P (a scheduler context) rather than one global structure, so timer
 //! operations from different workers do not contend; ticktock does the same with one store per
 //! worker. Each store holds:
 //!

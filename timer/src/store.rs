@@ -210,8 +210,8 @@ impl<W, L: Copy> TimerStore<W, L> {
 
     /// Handle polls its entry.
     ///
-    /// - Waiting: calls `register` with the entry's waker slot (so the caller can keep the stored
-    ///   waker when it would wake the same task, instead of cloning) and returns
+    /// - Waiting: calls `register` with the entry's stored waker, an `Option` (so the caller can
+    ///   keep the stored waker when it would wake the same task, instead of cloning) and returns
     ///   `Ok(PollState::Pending)`.
     /// - Fired: returns `Ok(PollState::Fired)` without calling `register`; the entry stays, owned
     ///   by the handle, which may reset it.
@@ -226,9 +226,9 @@ impl<W, L: Copy> TimerStore<W, L> {
     /// use ticktock_timer::{PollState, StoreId, TimerStore};
     /// let mut store = TimerStore::new(StoreId(0));
     /// let key = store.insert(10, 1u32);
-    /// let state = store.poll_entry(key, |slot| {
-    ///     if *slot != Some(2) {
-    ///         *slot = Some(2); // replace the waker only when it changed
+    /// let state = store.poll_entry(key, |waker| {
+    ///     if *waker != Some(2) {
+    ///         *waker = Some(2); // replace the waker only when it changed
     ///     }
     /// });
     /// assert_eq!(state, Ok(PollState::Pending));

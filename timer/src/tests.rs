@@ -13,7 +13,7 @@ const BURST: u64 = 100_000;
 fn assert_small(store: &TimerStore<u64>) {
     assert!(
         store.heap.capacity() <= HEAP_RETAIN_CAPACITY,
-        "heap kept {} slots",
+        "heap kept a capacity of {} elements",
         store.heap.capacity()
     );
     assert!(

@@ -2,25 +2,25 @@
 //! tokio's `time::wheel`), for deadlines beyond the near window.
 //!
 //! # What this module owns
-//! [`Wheel`]: [`LEVELS`] levels of [`SLOTS`] buckets, each bucket an unsorted `Vec` of slab keys;
-//! the occupancy bitmaps; a per-bucket lower bound of the deadlines in it; and the *cursor*, the
-//! time up to which the wheel has been cascaded. It knows nothing about entries: the store tells
-//! it where each entry is (the store keeps each entry's position in its bucket) and does the
-//! cascading with [`Wheel::next_due_bucket`] and [`Wheel::take_bucket`].
+//! [`Wheel`]: [`LEVELS`] levels of [`BUCKETS_PER_LEVEL`] buckets, each bucket an unsorted `Vec` of
+//! slab keys; the occupancy bitmaps; a per-bucket lower bound of the deadlines in it; and the
+//! *cursor*, the time up to which the wheel has been cascaded. It knows nothing about entries: the
+//! store tells it where each entry is (the store keeps each entry's position in its bucket) and
+//! does the cascading with [`Wheel::next_due_bucket`] and [`Wheel::take_bucket`].
 //!
 //! # Placement (why it is O(1), and why nothing is lost)
-//! Time is cut into *windows* of 2^[`NEAR_BITS`] ns (about 1.05 ms). A deadline inside the
-//! cursor's window, or before it, is **near**: the store keeps it in its exact 4-ary heap. A later
-//! deadline goes to the level given by the highest bit in which it differs from the cursor:
-//! level `l` holds deadlines that share every bit above `NEAR_BITS + 6(l + 1)` with the cursor,
-//! and its 64 slots are selected by the 6 bits below that. So level 0 has 64 slots of one window
-//! (67 ms), level 1 64 slots of 67 ms (4.3 s), level 2 of 4.3 s (4.6 min), and so on up to level 7,
-//! which covers every deadline up to [`MAX_DEADLINE`](crate::MAX_DEADLINE). Inserting computes
-//! one XOR and one leading-zero count; removing is a `swap_remove` in the bucket.
+//! Time is cut into *windows* of 2^[`NEAR_BITS`] ns (about 1.05 ms). A deadline inside the cursor's
+//! window, or before it, is **near**: the store keeps it in its exact 4-ary heap. A later deadline
+//! goes to the level given by the highest bit in which it differs from the cursor: level `l` holds
+//! deadlines that share every bit above `NEAR_BITS + 6(l + 1)` with the cursor, and its 64 buckets
+//! are selected by the 6 bits below that. So level 0 has 64 buckets of one window (67 ms), level 1
+//! 64 buckets of 67 ms (4.3 s), level 2 of 4.3 s (4.6 min), and so on up to level 7, which covers
+//! every deadline up to [`MAX_DEADLINE`](crate::MAX_DEADLINE). Inserting computes one XOR and one
+//! leading-zero count; removing is a `swap_remove` in the bucket.
 //!
-//! **Cascading.** Every occupied slot of a level lies strictly after the cursor's slot at that
-//! level, and every occupied slot of a lower level lies before every occupied slot of a higher
-//! one. So the earliest bucket is the first occupied slot after the cursor on the lowest occupied
+//! **Cascading.** Every occupied bucket of a level lies strictly after the cursor's bucket at that
+//! level, and every occupied bucket of a lower level lies before every occupied bucket of a higher
+//! one. So the earliest bucket is the first occupied bucket after the cursor on the lowest occupied
 //! level. When the store's clock reaches that bucket's start, it moves the cursor there and
 //! re-places the bucket's entries: each now differs from the cursor only in lower bits, so it
 //! lands on a lower level or, once inside the cursor's window, in the heap with its exact
@@ -32,7 +32,7 @@
 //!   `bucket_of(cursor, when) == Some(b)`: the store moves the cursor only through
 //!   [`Wheel::advance_cursor`] after cascading every bucket that starts at or before the new
 //!   cursor, which keeps every remaining placement valid.
-//! - `occupied[l]` has bit `s` set iff bucket `l * SLOTS + s` is non-empty.
+//! - `occupied[l]` has bit `s` set iff bucket `l * BUCKETS_PER_LEVEL + s` is non-empty.
 //! - `mins[b]` is at most every deadline in bucket `b` (exact unless an entry was removed since);
 //!   it is [`EMPTY_MIN`] for an empty bucket.
 //!
@@ -50,18 +50,18 @@ use crate::types::Nanos;
 /// nanosecond precision inside the window.
 pub(crate) const NEAR_BITS: u32 = 20;
 
-/// Bits per level: 64 slots, so one `u64` is a level's occupancy bitmap.
-const SLOT_BITS: u32 = 6;
+/// Bits per level: 64 buckets, so one `u64` is a level's occupancy bitmap.
+const LEVEL_BITS: u32 = 6;
 
-/// Slots per level.
-pub(crate) const SLOTS: usize = 1 << SLOT_BITS;
+/// Buckets per level.
+pub(crate) const BUCKETS_PER_LEVEL: usize = 1 << LEVEL_BITS;
 
 /// Levels: 8 levels of 6 bits above the 20 window bits reach bit 67, which covers every deadline
 /// up to `MAX_DEADLINE` (bit 62 is its highest).
 pub(crate) const LEVELS: usize = 8;
 
 /// Number of buckets.
-pub(crate) const BUCKETS: usize = LEVELS * SLOTS;
+pub(crate) const BUCKETS: usize = LEVELS * BUCKETS_PER_LEVEL;
 
 /// `mins` value of an empty bucket.
 pub(crate) const EMPTY_MIN: Nanos = Nanos::MAX;
@@ -72,11 +72,11 @@ const BUCKET_RETAIN_CAPACITY: usize = 64;
 
 /// The far tier. See the module docs.
 pub(crate) struct Wheel {
-    /// `LEVELS * SLOTS` buckets of slab keys, unsorted.
+    /// `LEVELS * BUCKETS_PER_LEVEL` buckets of slab keys, unsorted.
     buckets: Box<[Vec<u32>]>,
     /// Per bucket, a lower bound of its deadlines ([`EMPTY_MIN`] if empty).
     mins: Box<[Nanos]>,
-    /// Per level, bit `s` set iff slot `s` is non-empty.
+    /// Per level, bit `s` set iff the level's bucket `s` is non-empty.
     occupied: [u64; LEVELS],
     /// Time up to which buckets have been cascaded.
     cursor: Nanos,
@@ -107,14 +107,14 @@ pub(crate) fn bucket_of(cursor: Nanos, when: Nanos) -> Option<usize> {
     }
     // `when` is beyond the window, so it differs from `cursor` above the window bits.
     let high_bit = 63 - (when ^ cursor).leading_zeros();
-    let level = (((high_bit - NEAR_BITS) / SLOT_BITS) as usize).min(LEVELS - 1);
-    let slot = (when >> shift(level)) as usize & (SLOTS - 1);
-    Some(level * SLOTS + slot)
+    let level = (((high_bit - NEAR_BITS) / LEVEL_BITS) as usize).min(LEVELS - 1);
+    let in_level = (when >> shift(level)) as usize & (BUCKETS_PER_LEVEL - 1);
+    Some(level * BUCKETS_PER_LEVEL + in_level)
 }
 
-/// The bit position of a level's slot bits.
+/// The bit position of a level's bucket bits.
 fn shift(level: usize) -> u32 {
-    NEAR_BITS + SLOT_BITS * level as u32
+    NEAR_BITS + LEVEL_BITS * level as u32
 }
 
 impl Wheel {
@@ -146,7 +146,7 @@ impl Wheel {
         let pos = u32::try_from(keys.len()).expect("ticktock-timer: bucket over u32::MAX keys");
         keys.push(key);
         self.mins[bucket] = self.mins[bucket].min(when);
-        self.occupied[bucket / SLOTS] |= 1 << (bucket % SLOTS);
+        self.occupied[bucket / BUCKETS_PER_LEVEL] |= 1 << (bucket % BUCKETS_PER_LEVEL);
         self.len += 1;
         pos
     }
@@ -166,7 +166,7 @@ impl Wheel {
         keys.swap_remove(pos);
         self.len -= 1;
         if keys.is_empty() {
-            self.occupied[bucket / SLOTS] &= !(1 << (bucket % SLOTS));
+            self.occupied[bucket / BUCKETS_PER_LEVEL] &= !(1 << (bucket % BUCKETS_PER_LEVEL));
             self.mins[bucket] = EMPTY_MIN;
         }
         if keys.capacity() > BUCKET_RETAIN_CAPACITY && keys.len() * 4 < keys.capacity() {
@@ -181,21 +181,24 @@ impl Wheel {
     pub(crate) fn next_due_bucket(&self) -> Option<(usize, Nanos)> {
         let level = self.occupied.iter().position(|&bits| bits != 0)?;
         let shift = shift(level);
-        let here = (self.cursor >> shift) as usize & (SLOTS - 1);
-        // Occupied slots all lie after the cursor's slot (see the invariants).
+        let here = (self.cursor >> shift) as usize & (BUCKETS_PER_LEVEL - 1);
+        // Occupied buckets all lie after the cursor's bucket (see the invariants).
         let ahead = self.occupied[level] & !(2u64 << here).wrapping_sub(1);
         debug_assert!(
             ahead == self.occupied[level],
-            "ticktock-timer: a slot at or behind the cursor is occupied (level {level})"
+            "ticktock-timer: a bucket at or behind the cursor is occupied (level {level})"
         );
-        let slot = ahead.trailing_zeros() as usize;
-        let span = shift + SLOT_BITS;
+        let in_level = ahead.trailing_zeros() as usize;
+        let span = shift + LEVEL_BITS;
         let base = if span >= 64 {
             0
         } else {
             self.cursor & !((1u64 << span) - 1)
         };
-        Some((level * SLOTS + slot, base | ((slot as u64) << shift)))
+        Some((
+            level * BUCKETS_PER_LEVEL + in_level,
+            base | ((in_level as u64) << shift),
+        ))
     }
 
     /// A lower bound of every deadline in the wheel (the earliest bucket's recorded minimum), or
@@ -208,7 +211,7 @@ impl Wheel {
     /// cursor to the bucket's start with [`advance_cursor`](Self::advance_cursor).
     pub(crate) fn take_bucket(&mut self, bucket: usize) -> Vec<u32> {
         let keys = std::mem::take(&mut self.buckets[bucket]);
-        self.occupied[bucket / SLOTS] &= !(1 << (bucket % SLOTS));
+        self.occupied[bucket / BUCKETS_PER_LEVEL] &= !(1 << (bucket % BUCKETS_PER_LEVEL));
         self.mins[bucket] = EMPTY_MIN;
         self.len -= keys.len();
         keys
@@ -241,7 +244,7 @@ impl Wheel {
         let key = keys.pop();
         self.len -= 1;
         if keys.is_empty() {
-            self.occupied[bucket / SLOTS] &= !(1 << (bucket % SLOTS));
+            self.occupied[bucket / BUCKETS_PER_LEVEL] &= !(1 << (bucket % BUCKETS_PER_LEVEL));
             self.mins[bucket] = EMPTY_MIN;
         }
         key
@@ -273,7 +276,8 @@ impl Wheel {
     pub(crate) fn verify_structure(&self, deadline_of: impl Fn(u32) -> Nanos) {
         let mut len = 0;
         for (bucket, keys) in self.buckets.iter().enumerate() {
-            let bit = self.occupied[bucket / SLOTS] >> (bucket % SLOTS) & 1 == 1;
+            let bit =
+                self.occupied[bucket / BUCKETS_PER_LEVEL] >> (bucket % BUCKETS_PER_LEVEL) & 1 == 1;
             assert_eq!(
                 bit,
                 !keys.is_empty(),
@@ -324,7 +328,7 @@ mod tests {
         );
         assert_eq!(bucket_of(0, 1 << NEAR_BITS), Some(1));
         assert_eq!(bucket_of(0, 63 << NEAR_BITS), Some(63));
-        assert_eq!(bucket_of(0, 64 << NEAR_BITS), Some(SLOTS + 1));
+        assert_eq!(bucket_of(0, 64 << NEAR_BITS), Some(BUCKETS_PER_LEVEL + 1));
     }
 
     #[test]
@@ -340,15 +344,18 @@ mod tests {
                     continue;
                 }
                 let bucket = bucket_of(cursor, when).expect("far");
-                let level = bucket / SLOTS;
-                let here = (cursor >> shift(level)) as usize & (SLOTS - 1);
-                assert!(bucket % SLOTS > here, "cursor {cursor} when {when}");
+                let level = bucket / BUCKETS_PER_LEVEL;
+                let here = (cursor >> shift(level)) as usize & (BUCKETS_PER_LEVEL - 1);
+                assert!(
+                    bucket % BUCKETS_PER_LEVEL > here,
+                    "cursor {cursor} when {when}"
+                );
             }
         }
     }
 
     #[test]
-    fn next_due_bucket_is_the_lowest_level_first_slot() {
+    fn next_due_bucket_is_the_lowest_level_first_bucket() {
         let mut wheel = Wheel::new();
         let far = bucket_of(0, 1 << 35).unwrap();
         wheel.push(far, 1, 1 << 35);

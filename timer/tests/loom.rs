@@ -143,8 +143,8 @@ impl Shared {
                 Outcome::Fired(fired)
             }
             Op::Poll(id) => {
-                let state = self.store.poll_entry(self.keys[&id], |slot| {
-                    *slot = Some(id + REREGISTERED);
+                let state = self.store.poll_entry(self.keys[&id], |waker| {
+                    *waker = Some(id + REREGISTERED);
                 });
                 Outcome::Polled(state.expect("no migration in a single-store model"))
             }

@@ -195,9 +195,9 @@ impl Harness {
                 let h = &mut self.handles[i];
                 let expected = h.waker;
                 let state = follow(&mut self.stores, h, |store, key| {
-                    store.poll_entry(key, |slot| {
-                        assert_eq!(*slot, expected, "entry holds the wrong waker");
-                        *slot = Some(new);
+                    store.poll_entry(key, |waker| {
+                        assert_eq!(*waker, expected, "entry holds the wrong waker");
+                        *waker = Some(new);
                     })
                 });
                 match h.timer {

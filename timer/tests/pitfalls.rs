@@ -260,9 +260,9 @@ fn poll_register_sees_the_stored_waker() {
     let key = store.insert(10, 1u32);
     let mut seen = None;
     store
-        .poll_entry(key, |slot| {
-            seen = *slot;
-            *slot = None; // a handle may also withdraw its waker
+        .poll_entry(key, |waker| {
+            seen = *waker;
+            *waker = None; // a handle may also withdraw its waker
         })
         .unwrap();
     assert_eq!(seen, Some(1));

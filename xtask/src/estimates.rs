@@ -135,11 +135,11 @@ pub fn read_growth(criterion_dir: &Path) -> Result<Vec<Series>, String> {
         let mut points = Vec::new();
         for live in live_counts(&group_dir, op.id)? {
             let mut ns = [None; 2];
-            for (slot, runtime) in ns.iter_mut().zip(RUNTIMES) {
+            for (median, runtime) in ns.iter_mut().zip(RUNTIMES) {
                 if let Some(path) = estimates_path(&group_dir, op.id, live, runtime) {
                     let text = std::fs::read_to_string(&path)
                         .map_err(|error| format!("read {}: {error}", path.display()))?;
-                    *slot = Some(parse_median(&text, &path.display().to_string())?);
+                    *median = Some(parse_median(&text, &path.display().to_string())?);
                 }
             }
             if ns.iter().any(Option::is_some) {
