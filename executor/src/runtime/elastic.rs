@@ -1,17 +1,17 @@
-//! Elastic workers: which worker slots have a thread, and the bookkeeping of
+//! Elastic workers: which workers have a thread, and the bookkeeping of
 //! [`Handle::set_worker_threads`](crate::Handle::set_worker_threads).
 //!
 //! # What it owns
-//! [`Elastic`]: the target worker count, one retire flag per worker slot (read by
+//! [`Elastic`]: the target worker count, one retire flag per worker (read by
 //! its worker between polls, one relaxed load), and under one mutex the state of
-//! every slot plus the join handles of threads started by a resize. Slots for the
+//! every worker plus the join handles of threads started by a resize. Workers for the
 //! maximum are allocated at build time (queues, LIFO cells, parkers, counters, timer
-//! stores); a slot without a thread keeps its core here. The behaviour (handing a
+//! stores); a worker without a thread keeps its core here. The behaviour (handing a
 //! retiring worker's tasks and timers to the survivors, starting threads) is in
 //! `retire.rs`.
 //!
-//! # Slot states: transition table
-//! | state \ event | resize keeps the slot (`index < target`) | resize drops it (`index >= target`) | its worker sees the flag (`begin_retire`) | its worker is done handing off (`finish_retire`) |
+//! # Worker states: transition table
+//! | state \ event | resize keeps the worker (`index < target`) | resize drops it (`index >= target`) | its worker sees the flag (`begin_retire`) | its worker is done handing off (`finish_retire`) |
 //! |---|---|---|---|---|
 //! | `Running` | stays | → `Retiring`, flag set, worker unparked | flag is clear: not called | bug: it never began |
 //! | `Retiring` | → `Running`, flag cleared | stays | → `Exiting`, flag cleared; the worker hands off | bug: it never began |
@@ -19,10 +19,10 @@
 //! | `Stopped` | → `Running`: a thread is started with the core | stays | bug: no thread | bug: no thread |
 //!
 //! # Invariants
-//! - A slot has a thread exactly when it is `Running`, `Retiring` or `Exiting`.
-//! - Slot 0 never retires (the target is at least 1), so a retiring worker always
+//! - A worker has a thread exactly when it is `Running`, `Retiring` or `Exiting`.
+//! - Worker 0 never retires (the target is at least 1), so a retiring worker always
 //!   has a survivor to hand its tasks and timers to.
-//! - A `Stopped` slot's queue and LIFO cell are empty and nothing pushes onto them:
+//! - A `Stopped` worker's queue and LIFO cell are empty and nothing pushes onto them:
 //!   only the thread driving a core pushes onto its queue and cell, and its store gets
 //!   new timers only from that thread (`context::home_store`).
 //!
@@ -38,8 +38,8 @@ use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::Mutex;
 
-/// One worker slot's state. See the module's transition table.
-pub(crate) enum SlotState {
+/// One worker's state. See the module's transition table.
+pub(crate) enum WorkerState {
     /// A thread drives the core.
     Running,
     /// Asked to retire; its thread has not noticed yet.
@@ -52,7 +52,7 @@ pub(crate) enum SlotState {
 
 /// What the caller of [`Elastic::request`] must do, outside the lock.
 pub(crate) enum Action {
-    /// Start a thread driving this core (its slot is `Running` already).
+    /// Start a thread driving this core (its worker is `Running` already).
     Start(Box<Core>),
     /// Wake this worker so it sees its retire flag.
     Unpark(usize),
@@ -67,8 +67,8 @@ pub(crate) enum Retire {
     Proceed,
 }
 
-struct Slots {
-    states: Vec<SlotState>,
+struct Workers {
+    states: Vec<WorkerState>,
     /// Join handles of the threads resizes started, joined at shutdown.
     threads: Vec<JoinHandle<()>>,
 }
@@ -91,7 +91,7 @@ pub(crate) struct Elastic {
     /// The worker count last asked for (`Handle::worker_threads`).
     target: AtomicUsize,
     retire: Box<[AtomicBool]>,
-    slots: Mutex<Slots>,
+    workers: Mutex<Workers>,
     /// Threads started by resizes.
     pub(crate) started: AtomicU64,
     /// Workers retired by resizes (each counted when its thread exits).
@@ -101,13 +101,13 @@ pub(crate) struct Elastic {
 }
 
 impl Elastic {
-    /// `max` slots, the first `initial` of which get threads at build time; the
+    /// `max` workers, the first `initial` of which get threads at build time; the
     /// others start `Stopped` with the given cores.
     pub(crate) fn new(max: usize, initial: usize) -> Elastic {
         Elastic {
             target: AtomicUsize::new(initial),
             retire: (0..max).map(|_| AtomicBool::new(false)).collect(),
-            slots: Mutex::new(Slots {
+            workers: Mutex::new(Workers {
                 states: Vec::with_capacity(max),
                 threads: Vec::new(),
             }),
@@ -145,9 +145,9 @@ impl Elastic {
         Some((&auto.root, auto.available))
     }
 
-    /// Records the state of the next slot at build time (in index order).
-    pub(crate) fn push_slot(&self, state: SlotState) {
-        lock(&self.slots).states.push(state);
+    /// Records the state of the next worker at build time (in index order).
+    pub(crate) fn push_worker(&self, state: WorkerState) {
+        lock(&self.workers).states.push(state);
     }
 
     /// The worker count last asked for.
@@ -155,7 +155,7 @@ impl Elastic {
         self.target.load(Ordering::SeqCst)
     }
 
-    /// Number of worker slots (the maximum worker count).
+    /// Number of workers (the maximum worker count).
     pub(crate) fn max(&self) -> usize {
         self.retire.len()
     }
@@ -166,35 +166,35 @@ impl Elastic {
         self.retire[index].load(Ordering::Relaxed)
     }
 
-    /// Worker slots that have a thread now.
+    /// Workers that have a thread now.
     pub(crate) fn threads_alive(&self) -> usize {
-        lock(&self.slots)
+        lock(&self.workers)
             .states
             .iter()
-            .filter(|state| !matches!(state, SlotState::Stopped(_)))
+            .filter(|state| !matches!(state, WorkerState::Stopped(_)))
             .count()
     }
 
     /// A resize to `target` workers (`1..=max`, checked by the caller): updates the
     /// states and says what to do outside the lock.
     pub(crate) fn request(&self, target: usize) -> Vec<Action> {
-        let mut slots = lock(&self.slots);
+        let mut workers = lock(&self.workers);
         self.target.store(target, Ordering::SeqCst);
         let mut actions = Vec::new();
-        for (index, state) in slots.states.iter_mut().enumerate() {
+        for (index, state) in workers.states.iter_mut().enumerate() {
             let keep = index < target;
             match state {
-                SlotState::Running if !keep => {
-                    *state = SlotState::Retiring;
+                WorkerState::Running if !keep => {
+                    *state = WorkerState::Retiring;
                     self.retire[index].store(true, Ordering::SeqCst);
                     actions.push(Action::Unpark(index));
                 }
-                SlotState::Retiring if keep => {
-                    *state = SlotState::Running;
+                WorkerState::Retiring if keep => {
+                    *state = WorkerState::Running;
                     self.retire[index].store(false, Ordering::SeqCst);
                 }
-                SlotState::Stopped(_) if keep => {
-                    let SlotState::Stopped(core) = std::mem::replace(state, SlotState::Running)
+                WorkerState::Stopped(_) if keep => {
+                    let WorkerState::Stopped(core) = std::mem::replace(state, WorkerState::Running)
                     else {
                         unreachable!()
                     };
@@ -208,40 +208,40 @@ impl Elastic {
 
     /// Keeps the join handle of a thread a resize started.
     pub(crate) fn add_thread(&self, thread: JoinHandle<()>) {
-        let mut slots = lock(&self.slots);
-        slots.threads.retain(|thread| !thread.is_finished());
-        slots.threads.push(thread);
+        let mut workers = lock(&self.workers);
+        workers.threads.retain(|thread| !thread.is_finished());
+        workers.threads.push(thread);
     }
 
     /// Worker `index` saw its retire flag: `Proceed` if it must hand off now.
     pub(crate) fn begin_retire(&self, index: usize) -> Retire {
-        let mut slots = lock(&self.slots);
-        match slots.states[index] {
-            SlotState::Retiring => {
-                slots.states[index] = SlotState::Exiting;
+        let mut workers = lock(&self.workers);
+        match workers.states[index] {
+            WorkerState::Retiring => {
+                workers.states[index] = WorkerState::Exiting;
                 self.retire[index].store(false, Ordering::SeqCst);
                 Retire::Proceed
             }
             // A grow cancelled the retirement after the worker read the flag.
-            SlotState::Running => Retire::KeepRunning,
-            SlotState::Exiting | SlotState::Stopped(_) => {
+            WorkerState::Running => Retire::KeepRunning,
+            WorkerState::Exiting | WorkerState::Stopped(_) => {
                 unreachable!("ticktock: worker {index} began retiring twice")
             }
         }
     }
 
     /// Worker `index` handed everything off. `KeepRunning` gives the core back to
-    /// the caller (a grow wants the slot again); `Proceed` keeps the core here and
+    /// the caller (a grow wants the worker again); `Proceed` keeps the core here and
     /// the thread exits.
     pub(crate) fn finish_retire(&self, core: Box<Core>) -> Result<Box<Core>, Retire> {
         let index = core.index;
-        let mut slots = lock(&self.slots);
-        debug_assert!(matches!(slots.states[index], SlotState::Exiting));
+        let mut workers = lock(&self.workers);
+        debug_assert!(matches!(workers.states[index], WorkerState::Exiting));
         if index < self.target() {
-            slots.states[index] = SlotState::Running;
+            workers.states[index] = WorkerState::Running;
             return Ok(core);
         }
-        slots.states[index] = SlotState::Stopped(core);
+        workers.states[index] = WorkerState::Stopped(core);
         self.retired.fetch_add(1, Ordering::Relaxed);
         Err(Retire::Proceed)
     }
@@ -250,12 +250,12 @@ impl Elastic {
     /// (dropped by the caller).
     #[allow(clippy::vec_box)]
     pub(crate) fn take_at_shutdown(&self) -> (Vec<JoinHandle<()>>, Vec<Box<Core>>) {
-        let mut slots = lock(&self.slots);
-        let threads = std::mem::take(&mut slots.threads);
+        let mut workers = lock(&self.workers);
+        let threads = std::mem::take(&mut workers.threads);
         let mut cores = Vec::new();
-        for state in slots.states.iter_mut() {
-            if matches!(state, SlotState::Stopped(_)) {
-                if let SlotState::Stopped(core) = std::mem::replace(state, SlotState::Exiting) {
+        for state in workers.states.iter_mut() {
+            if matches!(state, WorkerState::Stopped(_)) {
+                if let WorkerState::Stopped(core) = std::mem::replace(state, WorkerState::Exiting) {
                     cores.push(core);
                 }
             }

@@ -27,10 +27,10 @@ use super::shared::Shared;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RuntimeMetrics {
-    /// Number of worker slots: the most workers the runtime can have
+    /// Number of workers: the most workers the runtime can have
     /// ([`Builder::max_worker_threads`](crate::Builder::max_worker_threads)).
     pub workers: usize,
-    /// Worker slots that have a thread now (a retiring worker counts until its
+    /// Workers that have a thread now (a retiring worker counts until its
     /// thread exits). Follows [`Handle::set_worker_threads`](crate::Handle::set_worker_threads).
     pub active_workers: usize,
     /// Worker threads started by resizes (not those started at build time).
@@ -49,7 +49,7 @@ pub struct RuntimeMetrics {
     /// Times a newly registered timer with an earlier deadline than the poller's
     /// woke the poller (Go's `wakeNetPoller`). Later deadlines never count here.
     pub earlier_deadline_wakeups: u64,
-    /// One entry per worker slot (a slot without a thread keeps its counters).
+    /// One entry per worker (a worker without a thread keeps its counters).
     pub per_worker: Vec<WorkerMetrics>,
     /// The store of threads that are not workers (`block_on` callers and others).
     pub external_timers: TimerMetrics,

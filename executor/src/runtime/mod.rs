@@ -21,7 +21,7 @@
 //! | mechanism | `blocking.rs` | the `spawn_blocking` pool (see its note in design.md) |
 //! | shared state | `shared.rs` | the one struct every thread of a runtime shares; [`Handle`]'s declaration |
 //! | shared state | `worker_core.rs` | a worker's core and its queue policy |
-//! | shared state | `elastic.rs` | which worker slots have a thread: the resize state machine |
+//! | shared state | `elastic.rs` | which workers have a thread: the resize state machine |
 //! | behaviour | `worker.rs` | the worker loop, search, firing timers onto the core |
 //! | behaviour | `park.rs` | the park policy: where and how long a worker sleeps |
 //! | behaviour | `worker_thread.rs` | starting worker threads, `block_in_place`'s hand-off |
@@ -170,7 +170,7 @@ impl Builder {
     /// The most workers [`Handle::set_worker_threads`] may ask for (multi-thread
     /// flavor; ignored by current-thread). Defaults to the initial count
     /// ([`Builder::worker_threads`]), and is raised to it if smaller. Each worker
-    /// slot (queue, timer store, counters) is allocated at build time; a slot
+    /// (queue, timer store, counters) is allocated at build time; a worker
     /// without a thread costs a few hundred bytes and nothing at run time.
     ///
     /// # Panics
@@ -583,13 +583,16 @@ impl Builder {
             let mut core = Box::new(Core::new(index, queue));
             core.configure(config);
             if index < workers {
-                handle.shared.elastic.push_slot(elastic::SlotState::Running);
+                handle
+                    .shared
+                    .elastic
+                    .push_worker(elastic::WorkerState::Running);
                 cores.push(core);
             } else {
                 handle
                     .shared
                     .elastic
-                    .push_slot(elastic::SlotState::Stopped(core));
+                    .push_worker(elastic::WorkerState::Stopped(core));
             }
         }
         let mut threads = Vec::new();

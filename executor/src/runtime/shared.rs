@@ -15,7 +15,7 @@
 //! | `draining` | set once by a graceful shutdown; listeners stop accepting | `shutdown_timeout` sets, listeners read |
 //! | `shutdown` | set once; nothing is scheduled after it | shutdown sets, everyone reads |
 //! | `config` | name, scheduling intervals, thread hooks | `build` sets; read-only after |
-//! | `elastic` | the target worker count and which worker slots have a thread | resizes, retiring workers; see `elastic.rs` |
+//! | `elastic` | the target worker count and which workers have a thread | resizes, retiring workers; see `elastic.rs` |
 //!
 //! # Invariants
 //! - After `shutdown` is set, a scheduled task is dropped instead of queued, which
@@ -90,7 +90,7 @@ pub(crate) struct Shared {
     pub(crate) thread_name: String,
     /// The builder's settings (name, intervals, hooks); set by `build`, then read-only.
     pub(crate) config: super::config::Config,
-    /// Worker slots with and without threads (`Handle::set_worker_threads`); set
+    /// Workers with and without threads (`Handle::set_worker_threads`); set
     /// by `build`.
     pub(crate) elastic: Elastic,
     threads: Mutex<usize>,
@@ -141,7 +141,7 @@ impl Shared {
         }
     }
 
-    /// Number of worker slots (the most workers this runtime can have).
+    /// Number of workers (the most workers this runtime can have).
     pub(crate) fn workers(&self) -> usize {
         self.stealers.len()
     }
