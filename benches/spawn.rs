@@ -1,7 +1,7 @@
 //! `spawn`: the cost of creating, scheduling, running and joining empty tasks.
 //!
 //! - `inside`: one task spawns [`TASKS`] empty tasks and awaits every
-//!   `JoinHandle` (the workers' local queues and the LIFO slot at work).
+//!   `JoinHandle` (the workers' local queues and the LIFO cell at work).
 //! - `outside`: the bench thread calls `Runtime::spawn` [`TASKS`] times (the
 //!   global injection queue), then `block_on`s the handles.
 //!

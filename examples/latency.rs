@@ -396,7 +396,9 @@ fn memory(args: &Args) -> Result<(), String> {
             ));
         }
     }
-    println!("(bytes/sleep includes the Box<Sleep> allocation and the 8-byte Vec slot holding it;");
+    println!(
+        "(bytes/sleep includes the Box<Sleep> allocation and the 8-byte Vec element holding it;"
+    );
     println!(" `registered` = ticktock's timers inserted per its metrics, a check that every poll registered)");
     Ok(())
 }

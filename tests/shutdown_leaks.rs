@@ -235,7 +235,7 @@ fn runtimes_created_and_dropped_in_a_loop() {
 /// buffer, the tasks and the runtime's shared state form a cycle: their futures'
 /// destructors never run and memcheck reports the buffer as definitely lost. Here one
 /// worker is kept busy while ten tasks it spawned wait in its queue; at most the one
-/// in its LIFO slot is dropped.
+/// in its LIFO cell is dropped.
 #[test]
 fn tasks_queued_at_shutdown_are_dropped() {
     let rt = runtime(1);

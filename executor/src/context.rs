@@ -6,7 +6,7 @@
 //!   [`Handle::enter`](crate::Handle::enter)). `spawn`, `sleep` and friends find
 //!   their runtime here.
 //! - `worker`: the worker state of a worker thread: its index and its [`Core`] (run
-//!   queue, tick counter, timer buffer; its LIFO slot lives in the shared state so
+//!   queue, tick counter, timer buffer; its LIFO cell lives in the shared state so
 //!   a worker stuck in one poll can have it taken). The core is borrowed only for a few
 //!   instructions at a time and never while a task runs, so a task that wakes
 //!   another task can push it onto this worker's queue.

@@ -6,7 +6,7 @@
 //!
 //! # Architecture in one paragraph
 //! A [`Runtime`] owns N workers. Each worker has a local run queue (crossbeam-deque)
-//! with a LIFO slot, and a timer store (slab entries, a 4-ary min-heap for near
+//! with a LIFO cell, and a timer store (slab entries, a 4-ary min-heap for near
 //! deadlines and a hierarchical wheel for far ones, from `ticktock-timer`). Tasks are `async-task` raw tasks. A worker with nothing to run
 //! fires its due timers, steals due timers from the other workers' stores, steals
 //! tasks, then parks: one parked worker sleeps in the mio poller until the earliest

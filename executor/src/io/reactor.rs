@@ -149,13 +149,13 @@ impl ScheduledIo {
         }
         let replaced = {
             let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
-            let slot = match direction {
+            let stored = match direction {
                 Direction::Read => &mut waiters.reader,
                 Direction::Write => &mut waiters.writer,
             };
-            match slot {
+            match stored {
                 Some(waker) if waker.will_wake(cx.waker()) => None,
-                _ => slot.replace(cx.waker().clone()),
+                _ => stored.replace(cx.waker().clone()),
             }
         };
         drop(replaced);

@@ -3,7 +3,7 @@
 //! # What it owns
 //! | file | owns |
 //! |---|---|
-//! | `registry.rs` | the process-wide registry: the self-pipe, per-signal slots, the `signal-hook` actions, and `dispatch` |
+//! | `registry.rs` | the process-wide registry: the self-pipe, per-signal entries, the `signal-hook` actions, and `dispatch` |
 //! | `unix.rs` | the public [`unix::signal`], [`unix::Signal`] and [`unix::SignalKind`] |
 //! | this file | [`ctrl_c`] |
 //!

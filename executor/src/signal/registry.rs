@@ -8,7 +8,7 @@
 //!   then send a byte on the pipe. Each runtime that has a listener registers a
 //!   duplicate of the receiving end in its own `mio::Poll` (see
 //!   `Driver::enable_signals`), so a signal wakes the poller like any socket.
-//! - A [`Slot`] per signal number that ever had a listener: its pending flag, its
+//! - A [`SignalEntry`] per signal number that ever had a listener: its pending flag, its
 //!   delivery `generation`, the wakers of its listeners, and the actions.
 //!
 //! # The delivery protocol
@@ -16,10 +16,10 @@
 //!    action is registered first, and signal-hook runs actions in that order).
 //! 2. Poller (any runtime, on the pipe's readable event): [`dispatch`] drains the
 //!    pipe first, then swaps every `pending` flag to `false`; each flag found set
-//!    bumps its slot's `generation` and wakes all its listeners. Draining before
+//!    bumps its entry's `generation` and wakes all its listeners. Draining before
 //!    swapping means a signal that lands in between leaves its flag set for this
 //!    pass or its byte for the next: none is lost.
-//! 3. Listener: remembers the generation it has seen; `recv` is ready when the slot's
+//! 3. Listener: remembers the generation it has seen; `recv` is ready when the entry's
 //!    generation moved past it. Signals arriving between two `recv`s coalesce into
 //!    one, as with tokio and the kernel itself.
 //!
@@ -34,7 +34,7 @@
 //! to that earlier disposition by `signal-hook` itself.
 //!
 //! # Ground rules
-//! `REGISTRY.slots` is one mutex, held to add or remove a listener, to store a
+//! `REGISTRY.entries` is one mutex, held to add or remove a listener, to store a
 //! waker and to dispatch; wakers are woken after it is released. The handler never
 //! takes it (it only touches atomics and the pipe).
 
@@ -65,11 +65,11 @@ struct Registry {
     receiver: UnixStream,
     /// The pipe's sending end; each pipe action gets a duplicate.
     sender: UnixStream,
-    slots: Mutex<HashMap<c_int, Slot>>,
+    entries: Mutex<HashMap<c_int, SignalEntry>>,
 }
 
 /// One signal number's state. See the module docs.
-struct Slot {
+struct SignalEntry {
     /// Set by the handler, swapped back by [`dispatch`].
     pending: Arc<AtomicBool>,
     /// Deliveries so far; a listener is ready when this moved past what it saw.
@@ -94,14 +94,14 @@ impl Registry {
         let fresh = Registry {
             receiver,
             sender,
-            slots: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::new()),
         };
         // A racing thread may have won: its registry is kept, this one is dropped.
         Ok(REGISTRY.get_or_init(|| fresh))
     }
 
-    fn slots(&self) -> MutexGuard<'_, HashMap<c_int, Slot>> {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    fn entries(&self) -> MutexGuard<'_, HashMap<c_int, SignalEntry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -110,7 +110,7 @@ pub(crate) fn receiver() -> io::Result<UnixStream> {
     Registry::get()?.receiver.try_clone()
 }
 
-/// One listener's registration: its slot key and the generation it has seen.
+/// One listener's registration: its listener key and the generation it has seen.
 #[derive(Debug)]
 pub(crate) struct Listener {
     signo: c_int,
@@ -135,9 +135,9 @@ impl Listener {
             ));
         }
         let registry = Registry::get()?;
-        let mut slots = registry.slots();
-        let slot = match slots.entry(signo) {
-            std::collections::hash_map::Entry::Occupied(slot) => slot.into_mut(),
+        let mut entries = registry.entries();
+        let entry = match entries.entry(signo) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(vacant) => {
                 let run_default = if had_default_disposition(signo) {
                     let flag = Arc::new(AtomicBool::new(false));
@@ -146,7 +146,7 @@ impl Listener {
                 } else {
                     None
                 };
-                vacant.insert(Slot {
+                vacant.insert(SignalEntry {
                     pending: Arc::new(AtomicBool::new(false)),
                     generation: 0,
                     listeners: Slab::new(),
@@ -155,8 +155,8 @@ impl Listener {
                 })
             }
         };
-        if slot.actions.is_none() {
-            let flag = signal_hook::flag::register(signo, slot.pending.clone())?;
+        if entry.actions.is_none() {
+            let flag = signal_hook::flag::register(signo, entry.pending.clone())?;
             let pipe = registry
                 .sender
                 .try_clone()
@@ -168,16 +168,16 @@ impl Listener {
                     return Err(error);
                 }
             };
-            slot.actions = Some([flag, pipe]);
-            if let Some(run_default) = &slot.run_default {
+            entry.actions = Some([flag, pipe]);
+            if let Some(run_default) = &entry.run_default {
                 run_default.store(false, Ordering::SeqCst);
             }
         }
-        let key = slot.listeners.insert(None);
+        let key = entry.listeners.insert(None);
         Ok(Listener {
             signo,
             key,
-            seen: slot.generation,
+            seen: entry.generation,
         })
     }
 
@@ -186,15 +186,15 @@ impl Listener {
         let Some(registry) = REGISTRY.get() else {
             unreachable!("ticktock: a signal listener exists without the registry")
         };
-        let mut slots = registry.slots();
-        let slot = slots
+        let mut entries = registry.entries();
+        let entry = entries
             .get_mut(&self.signo)
-            .expect("ticktock: a signal listener's slot is kept while it lives");
-        if slot.generation != self.seen {
-            self.seen = slot.generation;
+            .expect("ticktock: a signal listener's entry is kept while it lives");
+        if entry.generation != self.seen {
+            self.seen = entry.generation;
             return Poll::Ready(());
         }
-        let waker = &mut slot.listeners[self.key];
+        let waker = &mut entry.listeners[self.key];
         match waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}
             _ => *waker = Some(cx.waker().clone()),
@@ -208,24 +208,24 @@ impl Drop for Listener {
         let Some(registry) = REGISTRY.get() else {
             return;
         };
-        let mut slots = registry.slots();
-        let Some(slot) = slots.get_mut(&self.signo) else {
+        let mut entries = registry.entries();
+        let Some(entry) = entries.get_mut(&self.signo) else {
             return;
         };
-        slot.listeners.remove(self.key);
-        if !slot.listeners.is_empty() {
+        entry.listeners.remove(self.key);
+        if !entry.listeners.is_empty() {
             return;
         }
         // The last listener: hand the signal back (see "Leaving the process as it was").
-        if let Some(run_default) = &slot.run_default {
+        if let Some(run_default) = &entry.run_default {
             run_default.store(true, Ordering::SeqCst);
         }
-        if let Some(actions) = slot.actions.take() {
+        if let Some(actions) = entry.actions.take() {
             for action in actions {
                 signal_hook::low_level::unregister(action);
             }
         }
-        slot.pending.store(false, Ordering::SeqCst);
+        entry.pending.store(false, Ordering::SeqCst);
     }
 }
 
@@ -247,11 +247,11 @@ pub(crate) fn dispatch() {
     }
     let mut wakers = Vec::new();
     {
-        let mut slots = registry.slots();
-        for slot in slots.values_mut() {
-            if slot.pending.swap(false, Ordering::SeqCst) {
-                slot.generation = slot.generation.wrapping_add(1);
-                wakers.extend(slot.listeners.iter_mut().filter_map(|(_, w)| w.take()));
+        let mut entries = registry.entries();
+        for entry in entries.values_mut() {
+            if entry.pending.swap(false, Ordering::SeqCst) {
+                entry.generation = entry.generation.wrapping_add(1);
+                wakers.extend(entry.listeners.iter_mut().filter_map(|(_, w)| w.take()));
             }
         }
     }

@@ -104,7 +104,7 @@ where
 /// Runs blocking code on the current worker thread without stalling the runtime.
 ///
 /// On a worker of a multi-thread runtime, the worker first hands its duties (its run
-/// queue, LIFO slot and timer store) to a new thread, which carries on as that
+/// queue, LIFO cell and timer store) to a new thread, which carries on as that
 /// worker, so queued tasks keep running and the worker's timers keep firing while
 /// `f` blocks. When `f` returns, the calling task finishes its current poll on this
 /// thread, which then leaves the runtime. Outside a runtime, or on a thread that is

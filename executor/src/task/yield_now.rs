@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// Yields once to the scheduler: the task goes to the back of its worker's queue
-/// (not the LIFO slot), so every other runnable task on that worker runs first.
+/// (not the LIFO cell), so every other runnable task on that worker runs first.
 ///
 /// # Examples
 /// ```
