@@ -367,4 +367,39 @@ mod tests {
         assert_eq!(ran[streak], 100);
         drop(shared.lifo[0].take());
     }
+
+    #[test]
+    fn maintenance_and_the_global_queue_come_round_at_their_intervals() {
+        let (mut core, shared) = setup();
+        core.configure(&crate::runtime::config::Config {
+            event_interval: 4,
+            global_queue_interval: 3,
+            ..Default::default()
+        });
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut maintenance_turns = Vec::new();
+        let mut global_picks = Vec::new();
+        for turn in 0..12 {
+            if core.maintenance_due() {
+                maintenance_turns.push(turn);
+            }
+            // One task in each queue: the global one is taken first only on its turn.
+            shared.injector.push(task(1000 + turn, &log));
+            core.push_local(&shared.queues(), task(turn, &log), Placement::FiredTimer);
+            let before = log.lock().unwrap().len();
+            core.next_local(&shared.queues()).expect("a task").run();
+            if log.lock().unwrap()[before] >= 1000 {
+                global_picks.push(turn);
+            }
+            // Leave both queues empty for the next turn, without a pick.
+            while let Some(runnable) = core.queue.pop() {
+                runnable.run();
+            }
+            while let Some(runnable) = shared.injector.steal().success() {
+                runnable.run();
+            }
+        }
+        assert_eq!(maintenance_turns, [0, 4, 8]);
+        assert_eq!(global_picks, [2, 5, 8, 11]);
+    }
 }
