@@ -14,6 +14,7 @@
 //! | `threads` | count of worker threads alive, for shutdown to wait on | worker threads at start and exit |
 //! | `draining` | set once by a graceful shutdown; listeners stop accepting | `shutdown_timeout` sets, listeners read |
 //! | `shutdown` | set once; nothing is scheduled after it | shutdown sets, everyone reads |
+//! | `ANY_RUNTIME_SHUT_DOWN` (a static) | set forever, before the first `shutdown` flag of the process | shutdown sets; a task polled to `Pending` reads it first |
 //! | `config` | name, scheduling intervals, thread hooks | `build` sets; read-only after |
 //! | `elastic` | the target worker count and which workers have a thread | resizes, retiring workers; see `elastic.rs` |
 //!
@@ -37,8 +38,10 @@ use super::registry::Registry;
 use super::timers::Timers;
 use super::worker_core::{retry_steal, Core, Queues};
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
+// A process-wide flag in a `static`, which loom's atomics cannot be (as in clock.rs).
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::loom::{lock, wait_until};
+use std::sync::atomic::AtomicBool as StaticAtomicBool;
 
 /// Which scheduler a runtime uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +71,21 @@ pub(crate) enum Flavor {
 #[derive(Clone)]
 pub struct Handle {
     pub(crate) shared: Arc<Shared>,
+}
+
+/// Set forever once any runtime of the process starts shutting down, before its
+/// `shutdown` flag. Until then a task polled to `Pending` need not look its runtime
+/// up to ask whether it is shutting down (`spawn.rs`): one load instead of a
+/// thread-local look-up, a `RefCell` borrow and two comparisons per poll.
+/// Process-wide and never cleared, as the clock's `ANY_CLOCK_ALTERED` is: a worker of
+/// a runtime shut down in the background may still be polling.
+static ANY_RUNTIME_SHUT_DOWN: StaticAtomicBool = StaticAtomicBool::new(false);
+
+/// Whether any runtime of the process has started shutting down (see
+/// [`ANY_RUNTIME_SHUT_DOWN`]). A task woken by a shutdown is polled after the flag
+/// was set, so it reads `true`.
+pub(crate) fn any_runtime_shut_down() -> bool {
+    ANY_RUNTIME_SHUT_DOWN.load(Ordering::SeqCst)
 }
 
 /// See the module docs.
@@ -225,6 +243,7 @@ impl Shared {
     /// workers and waits up to `timeout` (forever if `None`) for their threads.
     /// Returns `false` if the wait timed out. Idempotent.
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+        ANY_RUNTIME_SHUT_DOWN.store(true, Ordering::SeqCst);
         let first = !self.shutdown.swap(true, Ordering::SeqCst);
         if first {
             // Wake every idle task: the scheduler drops it, which drops its future.

@@ -135,9 +135,13 @@ fn deregister(key: &mut Option<TaskKey>, runtime_id: usize) {
 /// but a task already queued then ignores that wake (it is scheduled already), and
 /// would otherwise be polled to `Pending` by a worker and never woken again: its
 /// `JoinHandle` would never resolve (tokio's `spawn_after_runtime_dropped`). The
-/// shutdown flag is set before that wake, and the wake precedes this poll, so this
-/// poll sees the flag.
+/// shutdown flag (and the process-wide one before it) is set before that wake, and
+/// the wake precedes this poll, so this poll sees the flag. While no runtime of the
+/// process has shut down, one load answers.
 fn cancel_if_shutting_down(runtime_id: usize, cx: &Context<'_>) {
+    if !super::shared::any_runtime_shut_down() {
+        return;
+    }
     crate::context::with_handle(|handle| {
         if handle.is_some_and(|h| h.id() == runtime_id && h.shared.is_shutdown()) {
             cx.waker().wake_by_ref();
