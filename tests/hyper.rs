@@ -83,6 +83,19 @@ async fn http1_server(header_read_timeout: Duration) -> (SocketAddr, Arc<AtomicU
     (addr, accepted)
 }
 
+/// An HTTP/2 client connection to `addr` on ticktock's executor and timer, its
+/// connection task spawned; returns the request sender.
+async fn http2_client(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Empty<Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) = hyper::client::conn::http2::Builder::new(Executor)
+        .timer(Timer)
+        .handshake::<_, Empty<Bytes>>(Io::new(stream))
+        .await
+        .unwrap();
+    ticktock::spawn(connection);
+    sender
+}
+
 /// Sends a GET for `path` and returns the response body as text.
 async fn get(
     sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
@@ -188,13 +201,7 @@ fn http2_server_and_client_on_the_ticktock_executor() {
                 .await
         });
 
-        let stream = TcpStream::connect(addr).await.unwrap();
-        let (sender, connection) = hyper::client::conn::http2::Builder::new(Executor)
-            .timer(Timer)
-            .handshake::<_, Empty<Bytes>>(Io::new(stream))
-            .await
-            .unwrap();
-        ticktock::spawn(connection);
+        let sender = http2_client(addr).await;
         // Concurrent streams on the one connection, each its own task.
         let requests: Vec<_> = (0..REQUESTS)
             .map(|i| {
@@ -290,13 +297,7 @@ fn http2_responses_of_concurrent_streams_share_writes() {
                 .serve_connection(Io::new(counted), numbering_service())
                 .await
         });
-        let stream = TcpStream::connect(addr).await.unwrap();
-        let (sender, connection) = hyper::client::conn::http2::Builder::new(Executor)
-            .timer(Timer)
-            .handshake::<_, Empty<Bytes>>(Io::new(stream))
-            .await
-            .unwrap();
-        ticktock::spawn(connection);
+        let sender = http2_client(addr).await;
         // One request first, so the handshake's writes (settings, their
         // acknowledgements) are behind us.
         let mut first = sender.clone();
