@@ -57,7 +57,7 @@ pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
 }
 
 /// The one random source of the integration tests: proptest's ChaCha generator,
-/// seeded from `seed` so a run is reproducible (tests print the seed on failure).
+/// seeded from `seed` (a constant in each test), so every run draws the same numbers.
 /// Draw from it with `proptest::prelude::RngExt` (`random_range`).
 pub fn seeded_rng(seed: u64) -> TestRng {
     let mut bytes = [0u8; 32];

@@ -38,9 +38,9 @@ use super::registry::Registry;
 use super::timers::Timers;
 use super::worker_core::{retry_steal, Core, Queues};
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
-// A process-wide flag in a `static`, which loom's atomics cannot be (as in clock.rs).
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::loom::{lock, wait_until};
+// For `ANY_RUNTIME_SHUT_DOWN`: a `static`, which loom's atomics cannot be (as in clock.rs).
 use std::sync::atomic::AtomicBool as StaticAtomicBool;
 
 /// Which scheduler a runtime uses.
