@@ -27,10 +27,10 @@ use std::time::Instant;
 use ticktock_timer::Nanos;
 
 use crate::loom::sync::Arc;
-use crate::runtime::clock::{any_clock_altered, instant_at, monotonic_nanos};
+use crate::runtime::scheduler::core::Core;
 use crate::runtime::shared::Handle;
-use crate::runtime::timers::StoreCell;
-use crate::runtime::worker_core::Core;
+use crate::runtime::timers::clock::{any_clock_altered, instant_at, monotonic_nanos};
+use crate::runtime::timers::stores::StoreCell;
 
 /// The current thread's worker state, when it is a worker.
 pub(crate) struct WorkerContext {

@@ -1,37 +1,37 @@
-//! The layer rule of docs/design.md, section 0, checked on the source: no file of
-//! `executor/src` imports a file of a higher layer.
+//! The map of docs/design.md, section 0, checked on the source: every file of
+//! `executor/src` is in it, none imports a file of a higher layer, and no imports form a
+//! cycle.
 //!
-//! The layer table is read from docs/design.md itself, so the document and this check
+//! The map is read from docs/design.md itself, so the document and this check
 //! cannot drift apart. Paths are resolved at the file level: `super::Handle` in
-//! `runtime/worker.rs` is an import of `runtime/mod.rs` (whatever it re-exports), so
-//! a lower layer must name the file that defines an item. Files the table does not
-//! list are not checked (a new file is placed in the table when it is reviewed).
+//! `runtime/handle.rs` is an import of `runtime/mod.rs` (whatever it re-exports), so
+//! a lower layer must name the file that defines an item. Every file must be in the
+//! table, and no two files may import each other, directly or through others.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The rows of the table: layer number and the file patterns in its "files" column.
+/// The rows of the map: layer number and the file patterns in its "file" column. A map
+/// row starts with a bare layer number (`| 1 | ...`); the table of layers above it
+/// (`| 1. mechanisms | ...`) does not.
 fn layer_table(design: &str) -> Vec<(u32, Vec<String>)> {
     let section = design
-        .split("## 0. Layers")
+        .split("## 0. The map")
         .nth(1)
-        .expect("docs/design.md has a section 0 with the layer table");
+        .expect("docs/design.md has a section 0 with the map of files");
     let mut rows = Vec::new();
     for line in section
         .lines()
         .take_while(|line| !line.starts_with("## 1."))
     {
-        let Some(rest) = line.strip_prefix("| ") else {
+        let mut cells = line.split('|').skip(1);
+        let (Some(first), Some(files_column)) = (cells.next(), cells.next()) else {
             continue;
         };
-        let Some((number, _)) = rest.split_once(". ") else {
+        let Ok(layer) = first.trim().parse::<u32>() else {
             continue;
         };
-        let Ok(layer) = number.parse::<u32>() else {
-            continue;
-        };
-        let files_column = line.split('|').nth(3).expect("a files column");
         let patterns = files_column
             .split('`')
             .skip(1)
@@ -40,7 +40,12 @@ fn layer_table(design: &str) -> Vec<(u32, Vec<String>)> {
             .collect();
         rows.push((layer, patterns));
     }
-    assert!(rows.len() >= 6, "the layer table has rows 0 to 5");
+    let layers: std::collections::BTreeSet<u32> = rows.iter().map(|(layer, _)| *layer).collect();
+    assert_eq!(
+        layers.into_iter().collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4, 5],
+        "the map has rows of layers 0 to 5"
+    );
     rows
 }
 
@@ -194,37 +199,20 @@ fn paths(code: &str) -> Vec<(usize, &str, Vec<String>)> {
     found
 }
 
-#[test]
-fn no_import_points_up_the_layer_table() {
-    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let src = crate_dir.join("src");
-    let design = fs::read_to_string(crate_dir.join("../docs/design.md")).unwrap();
-    let table = layer_table(&design);
+/// One import between two files of `executor/src`: `from` names `to` through `via`.
+struct Import {
+    from: String,
+    to: String,
+    via: String,
+}
 
+/// Every file of `executor/src` and every import between two of them.
+fn imports(src: &Path) -> (Vec<String>, Vec<Import>) {
     let mut files = Vec::new();
-    rust_files(&src, &src, &mut files);
+    rust_files(src, src, &mut files);
     files.sort();
-    let mut layer_of: HashMap<String, u32> = HashMap::new();
+    let mut found = Vec::new();
     for file in &files {
-        for (layer, patterns) in &table {
-            let listed = patterns.iter().any(|pattern| {
-                pattern == file || (pattern.ends_with('/') && file.starts_with(pattern.as_str()))
-            });
-            if listed {
-                layer_of.insert(file.clone(), *layer);
-            }
-        }
-    }
-    assert!(
-        layer_of.len() > 30,
-        "the layer table lists too few files: {layer_of:?}"
-    );
-
-    let mut upward = Vec::new();
-    for file in &files {
-        let Some(&layer) = layer_of.get(file) else {
-            continue;
-        };
         let code = code_of(&fs::read_to_string(src.join(file)).unwrap());
         let inline = inline_modules(&code);
         let module = module_of(file);
@@ -246,25 +234,91 @@ fn no_import_points_up_the_layer_table() {
                 } else {
                     format!("{target}/{segment}")
                 };
-                if file_of(&src, &next).is_none() {
+                if file_of(src, &next).is_none() {
                     break;
                 }
                 target = next;
             }
-            let Some(target_file) = file_of(&src, &target) else {
+            let Some(target_file) = file_of(src, &target) else {
                 continue;
             };
             if &target_file == file {
                 continue;
             }
-            if let Some(&target_layer) = layer_of.get(&target_file) {
-                if target_layer > layer {
-                    upward.push(format!(
-                        "{file} (layer {layer}) imports {target_file} (layer {target_layer}) via {head}::{}",
-                        segments.join("::")
-                    ));
-                }
+            found.push(Import {
+                from: file.clone(),
+                to: target_file,
+                via: format!("{head}::{}", segments.join("::")),
+            });
+        }
+    }
+    (files, found)
+}
+
+/// The layer of every file of `files` that the table lists.
+fn layers_of(files: &[String], table: &[(u32, Vec<String>)]) -> HashMap<String, u32> {
+    let mut layer_of: HashMap<String, u32> = HashMap::new();
+    for file in files {
+        for (layer, patterns) in table {
+            let listed = patterns.iter().any(|pattern| {
+                pattern == file || (pattern.ends_with('/') && file.starts_with(pattern.as_str()))
+            });
+            if listed {
+                layer_of.insert(file.clone(), *layer);
             }
+        }
+    }
+    layer_of
+}
+
+fn source_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn design_table() -> Vec<(u32, Vec<String>)> {
+    let design =
+        fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/design.md"))
+            .unwrap();
+    layer_table(&design)
+}
+
+#[test]
+fn every_file_is_in_the_layer_table() {
+    let src = source_dir();
+    let (files, _) = imports(&src);
+    let layer_of = layers_of(&files, &design_table());
+    let unlisted: Vec<&String> = files
+        .iter()
+        .filter(|file| !layer_of.contains_key(*file))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "files of executor/src that the layer table of docs/design.md section 0 does not \
+         list (add each to its layer):\n{unlisted:#?}"
+    );
+}
+
+#[test]
+fn no_import_points_up_the_layer_table() {
+    let src = source_dir();
+    let (files, imports) = imports(&src);
+    let layer_of = layers_of(&files, &design_table());
+    assert!(
+        layer_of.len() > 30,
+        "the layer table lists too few files: {layer_of:?}"
+    );
+    let mut upward = Vec::new();
+    for import in &imports {
+        let (Some(&layer), Some(&target_layer)) =
+            (layer_of.get(&import.from), layer_of.get(&import.to))
+        else {
+            continue;
+        };
+        if target_layer > layer {
+            upward.push(format!(
+                "{} (layer {layer}) imports {} (layer {target_layer}) via {}",
+                import.from, import.to, import.via
+            ));
         }
     }
     upward.sort();
@@ -275,4 +329,67 @@ fn no_import_points_up_the_layer_table() {
          defining file of a lower layer instead, or move the code):\n{}",
         upward.join("\n")
     );
+}
+
+/// A cycle of imports through `start`, if there is one: depth-first search from
+/// `start` along `edges`, returning the path back to it.
+fn cycle_through(start: &str, edges: &HashMap<&str, Vec<&str>>) -> Option<Vec<String>> {
+    let mut stack = vec![(start, 0usize)];
+    let mut seen = std::collections::HashSet::new();
+    while let Some((file, next)) = stack.pop() {
+        let targets = edges.get(file).map_or(&[][..], Vec::as_slice);
+        if next < targets.len() {
+            stack.push((file, next + 1));
+            let target = targets[next];
+            if target == start {
+                let mut cycle: Vec<String> = stack.iter().map(|(f, _)| f.to_string()).collect();
+                cycle.push(start.to_string());
+                return Some(cycle);
+            }
+            if seen.insert(target) {
+                stack.push((target, 0));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn no_import_cycle_between_files() {
+    let src = source_dir();
+    let (files, imports) = imports(&src);
+    let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
+    for import in &imports {
+        let targets = edges.entry(import.from.as_str()).or_default();
+        if !targets.contains(&import.to.as_str()) {
+            targets.push(import.to.as_str());
+        }
+    }
+    let mut cycles = Vec::new();
+    for file in &files {
+        if let Some(cycle) = cycle_through(file, &edges) {
+            cycles.push(cycle.join(" -> "));
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "import cycles between files of executor/src (a layer's files must import each \
+         other one way only):\n{}",
+        cycles.join("\n")
+    );
+}
+
+/// The checker itself: a made-up cycle is found, a chain is not.
+#[test]
+fn cycle_search_finds_a_cycle_and_only_a_cycle() {
+    let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
+    edges.insert("a.rs", vec!["b.rs"]);
+    edges.insert("b.rs", vec!["c.rs"]);
+    edges.insert("c.rs", vec!["a.rs"]);
+    edges.insert("d.rs", vec!["a.rs"]);
+    assert_eq!(
+        cycle_through("a.rs", &edges).unwrap(),
+        ["a.rs", "b.rs", "c.rs", "a.rs"]
+    );
+    assert!(cycle_through("d.rs", &edges).is_none());
 }

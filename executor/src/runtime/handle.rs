@@ -8,10 +8,10 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::task::Waker;
 
-use super::metrics::{self, RuntimeMetrics};
-use super::shared::Handle;
-use super::worker::Wake;
 use crate::loom::sync::Arc;
+use crate::runtime::metrics::{self, RuntimeMetrics};
+use crate::runtime::scheduler::worker_loop::Wake;
+use crate::runtime::shared::Handle;
 use crate::task::abort::{AbortFlag, Remote};
 use crate::task::id::{CurrentTask, Id};
 use crate::task::join::{JoinError, JoinHandle};
@@ -66,7 +66,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match super::spawn::new_task(self, future) {
+        match crate::runtime::tasks::task_wrapper::new_task(self, future) {
             Some((runnable, join)) => {
                 runnable.schedule();
                 join
@@ -102,7 +102,9 @@ impl Handle {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
                     .map_err(|payload| JoinError::panic(id, payload))
             },
-            move |runnable| super::worker_thread::schedule_blocking(&pool_handle, runnable),
+            move |runnable| {
+                crate::runtime::scheduler::threads::schedule_blocking(&pool_handle, runnable)
+            },
         );
         let remote = Remote::new(abort, runnable.waker());
         runnable.schedule();
@@ -121,7 +123,7 @@ impl Handle {
     /// assert_eq!(rt.handle().block_on(async { 2 }), 2);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        super::block_on::block_on(self, future)
+        crate::runtime::scheduler::block_on::block_on(self, future)
     }
 
     /// Makes this runtime the current one on this thread until the guard drops.
@@ -176,8 +178,8 @@ impl Handle {
     /// drop(kept);
     /// assert!(rt.handle().timer_sites().is_empty());
     /// ```
-    pub fn timer_sites(&self) -> Vec<super::sites::TimerSite> {
-        super::sites::timer_sites(&self.shared)
+    pub fn timer_sites(&self) -> Vec<crate::runtime::timers::leak_report::TimerSite> {
+        crate::runtime::timers::leak_report::timer_sites(&self.shared)
     }
 
     /// Asks for `threads` worker threads on a running multi-thread runtime, between
@@ -210,7 +212,7 @@ impl Handle {
     /// ```
     #[track_caller]
     pub fn set_worker_threads(&self, threads: usize) {
-        super::retire::resize(self, threads);
+        crate::runtime::elastic::resize::resize(self, threads);
     }
 
     /// The worker count last asked for (at build time or by
@@ -251,7 +253,9 @@ impl Handle {
             drop(runnable);
             return;
         }
-        if let Err(runnable) = super::worker::schedule_local(self, runnable, wake) {
+        if let Err(runnable) =
+            crate::runtime::scheduler::worker_loop::schedule_local(self, runnable, wake)
+        {
             self.shared.push_global(runnable);
         }
     }

@@ -28,11 +28,11 @@
 
 use loom::thread;
 
-use super::idle::{Idle, Woke};
-use super::parker::{Parker, Unparked};
-use super::poller_deadline::PollerDeadline;
 use crate::loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::runtime::driver::earlier_deadline::PollerDeadline;
+use crate::runtime::scheduler::parked_and_searching::{Idle, Woke};
+use crate::runtime::scheduler::parker::{Parker, Unparked};
 use ticktock_timer::{Nanos, NO_DEADLINE};
 
 /// Preemption bound when `LOOM_MAX_PREEMPTIONS` is not set. Two preemptions find the
@@ -183,7 +183,7 @@ fn notify_one(idle: &Idle, parkers: &[Parker]) {
     }
 }
 
-/// The worker loop of `worker.rs` reduced to its parking protocol: take a task if
+/// The worker loop of `scheduler/worker_loop.rs` reduced to its parking protocol: take a task if
 /// one is visible (leaving the search, and waking another searcher if it was the
 /// last, as `found_work` does), else announce parked, fence, re-check, sleep.
 /// Returns the number of tasks it ran once shutdown is seen.

@@ -7,7 +7,7 @@
 
 use crate::loom::sync::atomic::Ordering;
 
-use super::shared::Shared;
+use crate::runtime::shared::Shared;
 
 /// A snapshot of a runtime's counters, from [`Handle::metrics`](crate::Handle::metrics).
 ///

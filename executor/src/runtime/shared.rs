@@ -6,8 +6,8 @@
 //! | `injector` | global FIFO of runnable tasks | anyone pushes (spawns and wake-ups from outside the workers); workers pop |
 //! | `stealers` | the stealing ends of the workers' local queues | workers steal from each other |
 //! | `lifo` | each worker's LIFO cell (last woken task, run next) | its worker; others only take from a worker stuck in one poll |
-//! | `parking` | the mio poller, the parked set, one parker per worker | see `parking.rs` |
-//! | `timers` | one timer store per worker plus one for other threads | see `timers.rs` |
+//! | `parking` | the mio poller, the parked set, one parker per worker | see `scheduler/wake_workers.rs` |
+//! | `timers` | one timer store per worker plus one for other threads | see `timers/stores.rs` |
 //! | `registry` | every live task's waker, for shutdown | spawn inserts, tasks remove themselves |
 //! | `blocking` | the `spawn_blocking` pool | anyone |
 //! | `idle_cores` | cores not driven by any thread (current-thread flavor between `block_on` calls) | `block_on`, shutdown |
@@ -16,7 +16,7 @@
 //! | `shutdown` | set once; nothing is scheduled after it | shutdown sets, everyone reads |
 //! | `ANY_RUNTIME_SHUT_DOWN` (a static) | set forever, before the first `shutdown` flag of the process | shutdown sets; a task polled to `Pending` reads it first |
 //! | `config` | name, scheduling intervals, thread hooks | `build` sets; read-only after |
-//! | `elastic` | the target worker count and which workers have a thread | resizes, retiring workers; see `elastic.rs` |
+//! | `elastic` | the target worker count and which workers have a thread | resizes, retiring workers; see `elastic/states.rs` |
 //!
 //! # Invariants
 //! - After `shutdown` is set, a scheduled task is dropped instead of queued, which
@@ -26,22 +26,49 @@
 
 use std::time::{Duration, Instant};
 
-use async_task::Runnable;
-use crossbeam_deque::{Injector, Stealer};
+use std::io;
 
-use super::blocking::BlockingPool;
-use super::counters::WorkerCounters;
-use super::elastic::Elastic;
-use super::lifo::LifoCell;
-use super::parking::Parking;
-use super::registry::Registry;
-use super::timers::Timers;
-use super::worker_core::{retry_steal, Core, Queues};
+use async_task::Runnable;
+use crossbeam_deque::{Injector, Stealer, Worker};
+
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::loom::{lock, wait_until};
+use crate::runtime::counters::WorkerCounters;
+use crate::runtime::elastic::states::{Elastic, WorkerState};
+use crate::runtime::scheduler::core::{retry_steal, Core, Queues};
+use crate::runtime::scheduler::lifo_cell::LifoCell;
+use crate::runtime::scheduler::wake_workers::Parking;
+use crate::runtime::tasks::blocking_pool::BlockingPool;
+use crate::runtime::tasks::registry::Registry;
+use crate::runtime::timers::stores::Timers;
 // For `ANY_RUNTIME_SHUT_DOWN`: a `static`, which loom's atomics cannot be (as in clock.rs).
 use std::sync::atomic::AtomicBool as StaticAtomicBool;
+
+/// Starts a thread that runs worker `core` (`scheduler/threads.rs`'s
+/// `spawn_worker_thread`). Held in [`Shared`] as a function pointer that the builder
+/// installs, so that the resize path the worker loop calls (`elastic/resize.rs`)
+/// starts threads without importing the file that runs the worker loop: the import
+/// graph stays acyclic (checked by `executor/tests/layers.rs`).
+pub(crate) type StartWorkerThread =
+    fn(&Handle, Box<Core>) -> io::Result<std::thread::JoinHandle<()>>;
+
+/// What `Builder::build` decided, for [`Handle::construct`].
+pub(crate) struct Blueprint {
+    pub(crate) flavor: Flavor,
+    /// Workers that start with a thread (or, current-thread: the one core).
+    pub(crate) workers: usize,
+    /// The most workers a resize may reach: queues, LIFO cells, parkers, counters and
+    /// timer stores are allocated for all of them now.
+    pub(crate) max_workers: usize,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) thread_name: String,
+    pub(crate) config: crate::runtime::config::Config,
+    /// `worker_threads_auto`: the cgroup directory to follow and the CPUs available.
+    pub(crate) follow_cgroup: Option<(std::path::PathBuf, usize)>,
+    pub(crate) start_paused: bool,
+    pub(crate) start_worker_thread: StartWorkerThread,
+}
 
 /// Which scheduler a runtime uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +102,7 @@ pub struct Handle {
 
 /// Set forever once any runtime of the process starts shutting down, before its
 /// `shutdown` flag. Until then a task polled to `Pending` need not look its runtime
-/// up to ask whether it is shutting down (`spawn.rs`): one load instead of a
+/// up to ask whether it is shutting down (`tasks/task_wrapper.rs`): one load instead of a
 /// thread-local look-up, a `RefCell` borrow and two comparisons per poll.
 /// Process-wide and never cleared, as the clock's `ANY_CLOCK_ALTERED` is: a worker of
 /// a runtime shut down in the background may still be polling.
@@ -107,15 +134,80 @@ pub(crate) struct Shared {
     pub(crate) counters: Box<[WorkerCounters]>,
     pub(crate) thread_name: String,
     /// The builder's settings (name, intervals, hooks); set by `build`, then read-only.
-    pub(crate) config: super::config::Config,
+    pub(crate) config: crate::runtime::config::Config,
     /// Workers with and without threads (`Handle::set_worker_threads`); set
     /// by `build`.
     pub(crate) elastic: Elastic,
+    /// See [`StartWorkerThread`].
+    pub(crate) start_worker_thread: StartWorkerThread,
     threads: Mutex<usize>,
     threads_changed: Condvar,
     /// Set when a graceful shutdown starts: listeners stop accepting, tasks finish.
     draining: AtomicBool,
     shutdown: AtomicBool,
+}
+
+impl Handle {
+    /// Constructs a runtime's shared state from what the builder decided: queues, LIFO
+    /// cells, parkers, counters and timer stores for `max_workers` workers, the poller,
+    /// the elastic bookkeeping (following the cgroup limit if asked), the clock (paused
+    /// if asked). Returns the handle and the cores of the workers that start now; the
+    /// other workers' cores wait, stopped, in `Shared::elastic`.
+    ///
+    /// # Errors
+    /// Fails if the OS refuses the poller (`epoll_create`) or its waker (`eventfd`).
+    #[allow(clippy::vec_box)] // cores move between threads boxed (see `idle_cores`)
+    pub(crate) fn construct(blueprint: Blueprint) -> io::Result<(Handle, Vec<Box<Core>>)> {
+        let Blueprint {
+            flavor,
+            workers,
+            max_workers,
+            max_blocking_threads,
+            thread_name,
+            config,
+            follow_cgroup,
+            start_paused,
+            start_worker_thread,
+        } = blueprint;
+        let queues: Vec<Worker<Runnable>> = (0..max_workers).map(|_| Worker::new_fifo()).collect();
+        let stealers = queues.iter().map(Worker::stealer).collect();
+        let parking = Arc::new(Parking::new(max_workers)?);
+        let mut shared = Shared::new(
+            flavor,
+            stealers,
+            parking,
+            max_blocking_threads,
+            thread_name,
+            start_worker_thread,
+        );
+        shared.config = config;
+        shared.elastic = Elastic::new(max_workers, workers);
+        if let Some((root, available)) = follow_cgroup {
+            let now = shared.timers.runtime_nanos();
+            shared.elastic.follow_cgroup(root, available, now);
+        }
+        if start_paused {
+            shared.timers.clock.pause();
+        }
+        let handle = Handle {
+            shared: Arc::new(shared),
+        };
+        let mut cores = Vec::with_capacity(workers);
+        for (index, queue) in queues.into_iter().enumerate() {
+            let mut core = Box::new(Core::new(index, queue));
+            core.configure(&handle.shared.config);
+            if index < workers {
+                handle.shared.elastic.push_worker(WorkerState::Running);
+                cores.push(core);
+            } else {
+                handle
+                    .shared
+                    .elastic
+                    .push_worker(WorkerState::Stopped(core));
+            }
+        }
+        Ok((handle, cores))
+    }
 }
 
 impl Shared {
@@ -125,6 +217,7 @@ impl Shared {
         parking: Arc<Parking>,
         max_blocking_threads: usize,
         thread_name: String,
+        start_worker_thread: StartWorkerThread,
     ) -> Shared {
         let workers = stealers.len();
         let timers = Timers::new(workers, &parking);
@@ -140,8 +233,9 @@ impl Shared {
             idle_cores: Mutex::new(Vec::new()),
             counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
             thread_name,
-            config: super::config::Config::default(),
+            config: crate::runtime::config::Config::default(),
             elastic: Elastic::new(workers, workers),
+            start_worker_thread,
             threads: Mutex::new(0),
             threads_changed: Condvar::new(),
             draining: AtomicBool::new(false),

@@ -4,7 +4,7 @@
 //! wrapped to catch panics (a panicking task never takes its worker down: the panic
 //! becomes a [`JoinError`]) and to leave the runtime's task registry when it ends;
 //! that wrapping, the registry and the blocking pool live under `runtime/`
-//! (`spawn.rs`, `registry.rs`, `blocking.rs`).
+//! (`tasks/task_wrapper.rs`, `tasks/registry.rs`, `tasks/blocking_pool.rs`).
 //!
 //! # Examples
 //! ```
@@ -135,6 +135,6 @@ pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
-    crate::runtime::worker_thread::hand_off_core();
+    crate::runtime::scheduler::threads::hand_off_core();
     crate::context::outside_async_context(f)
 }

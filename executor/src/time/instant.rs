@@ -2,7 +2,7 @@
 //!
 //! # What it owns
 //! Only the public face of "now". An `Instant` wraps a `std::time::Instant`; the
-//! clock behind [`Instant::now`] is the current runtime's (`runtime/clock.rs`, looked
+//! clock behind [`Instant::now`] is the current runtime's (`runtime/timers/clock.rs`, looked
 //! up through `context::current_runtime_instant`), so under
 //! [`pause`](crate::time::pause) it stands still and moves only by
 //! [`advance`](crate::time::advance) and auto-advance, as the deadlines of `sleep`,

@@ -93,7 +93,7 @@ pub fn advance(duration: Duration) -> impl std::future::Future<Output = ()> {
     let handle = current_thread_handle("advance");
     handle.shared.timers.clock.advance(duration);
     async move {
-        crate::runtime::worker::fire_all_due(&handle);
+        crate::runtime::scheduler::worker_loop::fire_all_due(&handle);
         crate::task::yield_now().await;
     }
 }

@@ -26,8 +26,8 @@ use std::time::Duration;
 use ticktock_timer::{Moved, Nanos, PollState, TimerKey, MAX_DEADLINE};
 
 use crate::loom::sync::Arc;
-use crate::runtime::clock::{instant_at, nanos_at};
-use crate::runtime::timers::{LockedStore, Site, StoreCell};
+use crate::runtime::timers::clock::{instant_at, nanos_at};
+use crate::runtime::timers::stores::{LockedStore, Site, StoreCell};
 
 use super::instant::Instant;
 

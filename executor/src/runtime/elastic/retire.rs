@@ -1,9 +1,10 @@
-//! Resizing a running runtime: starting workers, and retiring them (Go's
-//! `procresize`, without stopping the world).
+//! Retiring a worker of a shrinking runtime, and migrating its timers to the survivors
+//! (Go's `procresize` and `moveTimers`, without stopping the world). Resizing itself,
+//! which sets the retire flags, is `resize.rs`.
 //!
 //! # What it owns
-//! [`resize`] (behind [`Handle::set_worker_threads`](crate::Handle::set_worker_threads))
-//! and [`retire`], which a worker thread runs when it sees its retire flag:
+//! [`retire`], which a worker thread runs when it sees its retire flag, and
+//! [`migrate_timers`], which moves its store's timers:
 //! ```text
 //!   finish the current poll (the flag is read between polls)
 //!   confirm under the elastic lock (a grow may have cancelled it)   Retiring → Exiting
@@ -34,74 +35,14 @@
 //! - Locks: the elastic lock is never held with a store lock; two store locks are
 //!   taken only here, in index order, so two retiring workers cannot deadlock.
 
-use super::elastic::{Action, Retire};
-use super::shared::Handle;
-use super::shared::{Flavor, Shared};
-use super::timers::StoreCell;
-use super::worker_thread::spawn_worker_thread;
 use crate::context::WorkerContext;
-use crate::loom::sync::atomic::Ordering;
+use crate::runtime::elastic::states::Retire;
+use crate::runtime::shared::Shared;
+use crate::runtime::timers::stores::StoreCell;
 
 /// Far (wheel) entries moved per slice: with the destination's lock held for a
 /// few hundred microseconds at most, its owner's timer operations never wait long.
 const MIGRATE_SLICE: usize = 4096;
-
-/// `Handle::set_worker_threads`: asks for `target` workers. Starts the threads of
-/// a grow before returning; a shrink's workers retire on their own threads.
-pub(crate) fn resize(handle: &Handle, target: usize) {
-    let shared = &*handle.shared;
-    assert!(
-        shared.flavor == Flavor::MultiThread,
-        "ticktock: `set_worker_threads` needs a multi-thread runtime; a current-thread \
-         runtime runs its tasks on the thread inside `block_on`"
-    );
-    let max = shared.elastic.max();
-    assert!(
-        (1..=max).contains(&target),
-        "ticktock: `set_worker_threads({target})` is outside 1..={max} \
-         (raise the bound with `Builder::max_worker_threads`)"
-    );
-    if shared.is_shutdown() {
-        return;
-    }
-    for action in shared.elastic.request(target) {
-        match action {
-            Action::Unpark(index) => shared.parking.unpark(index),
-            Action::Start(core) => {
-                let index = core.index;
-                match spawn_worker_thread(handle, core) {
-                    Ok(thread) => {
-                        shared.elastic.started.fetch_add(1, Ordering::Relaxed);
-                        shared.elastic.add_thread(thread);
-                    }
-                    Err(error) => panic!(
-                        "ticktock: `set_worker_threads` could not start worker {index}: {error}"
-                    ),
-                }
-            }
-        }
-    }
-}
-
-/// `Builder::worker_threads_auto`: at most once a second, re-reads the cgroup CPU
-/// limit and resizes if the worker count it allows changed. Called by awake
-/// workers (an idle runtime has nothing to resize); a few nanoseconds otherwise.
-pub(crate) fn follow_cgroup(handle: &Handle) {
-    let shared = &*handle.shared;
-    let Some((root, available)) = shared
-        .elastic
-        .cgroup_check_due(shared.timers.runtime_nanos())
-    else {
-        return;
-    };
-    let Some(workers) = super::cgroup::read_workers(root, available) else {
-        return;
-    };
-    let workers = workers.min(shared.elastic.max());
-    if workers != shared.elastic.target() {
-        resize(handle, workers);
-    }
-}
 
 /// Runs on a worker thread whose retire flag is set, with its core in `worker`.
 /// Returns `KeepRunning` if the thread must go back to its loop (the core is back

@@ -6,7 +6,7 @@
 //! state, the LIFO cells it watches and a reusable buffer of fired wakers), and the
 //! policy that picks the next task (local LIFO cell, local queue, global queue,
 //! other workers) and places a woken one ([`Placement`]). The LIFO cell itself sits
-//! in the shared state (`lifo.rs`), so another worker can take it.
+//! in the shared state (`scheduler/lifo_cell.rs`), so another worker can take it.
 //!
 //! # Ground rules
 //! A core is driven by exactly one thread at a time: a worker thread, or, in the
@@ -19,13 +19,13 @@ use std::task::Waker;
 use async_task::Runnable;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
-use super::counters::WorkerCounters;
-use super::lifo::LifoCell;
 use crate::loom::sync::atomic::Ordering;
+use crate::runtime::counters::WorkerCounters;
+use crate::runtime::scheduler::lifo_cell::LifoCell;
 
 /// Default ticks between two maintenance passes (`Builder::event_interval`; see
 /// `config.rs` for why 61).
-pub(crate) const EVENT_INTERVAL: u32 = super::config::DEFAULT_EVENT_INTERVAL;
+pub(crate) const EVENT_INTERVAL: u32 = crate::runtime::config::DEFAULT_EVENT_INTERVAL;
 
 /// Most tasks taken from the LIFO cell in a row before the cell's task goes to the
 /// back of the queue: ping-pong pairs keep their cache locality, but cannot starve
@@ -102,7 +102,7 @@ impl Core {
             lifo_watch: Vec::new(),
             tick: 0,
             event_interval: EVENT_INTERVAL,
-            global_queue_interval: super::config::DEFAULT_GLOBAL_QUEUE_INTERVAL,
+            global_queue_interval: crate::runtime::config::DEFAULT_GLOBAL_QUEUE_INTERVAL,
             rng: XorShift::for_worker(index),
             searching: false,
             yielded: false,
@@ -112,7 +112,7 @@ impl Core {
 
     /// Takes the runtime's scheduling intervals (`Builder::event_interval` and
     /// `Builder::global_queue_interval`).
-    pub(crate) fn configure(&mut self, config: &super::config::Config) {
+    pub(crate) fn configure(&mut self, config: &crate::runtime::config::Config) {
         self.event_interval = config.event_interval;
         self.global_queue_interval = config.global_queue_interval;
     }
@@ -280,15 +280,29 @@ mod tests {
     use crossbeam_deque::Worker;
 
     use super::{Core, Placement, Visible, MAX_LIFO_STREAK};
-    use crate::runtime::parking::Parking;
-    use crate::runtime::shared::{Flavor, Shared};
+    use crate::runtime::scheduler::wake_workers::Parking;
+    use crate::runtime::shared::{Flavor, Handle, Shared};
+
+    /// The thread starter of a test's shared state: these tests start no thread.
+    fn no_thread(_: &Handle, _: Box<Core>) -> std::io::Result<std::thread::JoinHandle<()>> {
+        Err(std::io::Error::other(
+            "the queue-policy tests start no thread",
+        ))
+    }
 
     /// One worker's core and a shared state around it (no threads started).
     fn setup() -> (Core, Shared) {
         let queue = Worker::new_fifo();
         let stealers = vec![queue.stealer()].into_boxed_slice();
         let parking = Arc::new(Parking::new(1).unwrap());
-        let shared = Shared::new(Flavor::MultiThread, stealers, parking, 1, "test".into());
+        let shared = Shared::new(
+            Flavor::MultiThread,
+            stealers,
+            parking,
+            1,
+            "test".into(),
+            no_thread,
+        );
         (Core::new(0, queue), shared)
     }
 

@@ -20,13 +20,13 @@ use std::sync::Arc as StdArc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 
-use super::shared::Flavor;
-use super::shared::Handle;
-use super::worker::{self, Exit, MainFuture};
-use super::worker_core::Core;
 use crate::context::{self, WorkerContext};
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::runtime::scheduler::core::Core;
+use crate::runtime::scheduler::worker_loop::{self, Exit, MainFuture};
+use crate::runtime::shared::Flavor;
+use crate::runtime::shared::Handle;
 
 /// Runs `future` to completion on this thread. See `Runtime::block_on`.
 pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
@@ -165,7 +165,7 @@ fn drive_core<F: Future>(handle: &Handle, core: Box<Core>, future: F) -> F::Outp
         state,
         output: None,
     };
-    match worker::run(handle, &worker, Some(&mut main)) {
+    match worker_loop::run(handle, &worker, Some(&mut main)) {
         Exit::MainDone => main.output.take().expect("main future completed"),
         Exit::Shutdown => {
             // Shut down from another thread while we were blocked: the main future

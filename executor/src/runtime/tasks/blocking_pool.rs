@@ -21,7 +21,7 @@
 //!
 //! # Ground rules
 //! The pool lock guards the queue and the thread counts; jobs run without it. The
-//! pool starts no thread and knows no runtime: its caller (`worker_thread.rs`)
+//! pool starts no thread and knows no runtime: its caller (`scheduler/threads.rs`)
 //! starts the threads it asks for, inside the runtime's context.
 
 use std::collections::VecDeque;

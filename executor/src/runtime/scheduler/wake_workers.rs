@@ -1,6 +1,6 @@
 //! The parking bundle: the poller, the parked set and every worker's parker, shared
 //! by the scheduler and the timer stores (a timer whose deadline is earlier than the
-//! poller's must be able to wake it, see `driver.rs`).
+//! poller's must be able to wake it, see `driver/poller.rs`).
 //!
 //! # What it owns
 //! The [`Driver`], the [`Idle`] set and one [`Parker`] per worker. It knows how to
@@ -20,9 +20,9 @@
 
 use std::io;
 
-use super::driver::Driver;
-use super::idle::Idle;
-use super::parker::{Parker, Unparked};
+use crate::runtime::driver::poller::Driver;
+use crate::runtime::scheduler::parked_and_searching::Idle;
+use crate::runtime::scheduler::parker::{Parker, Unparked};
 
 /// See the module docs.
 pub(crate) struct Parking {

@@ -2,15 +2,15 @@
 //! for how long.
 //!
 //! # What it owns
-//! [`park`]: announce the worker as parked (`idle.rs`), re-check everything that
-//! could give it work, then sleep in the mio poller if it is free (publishing the
-//! deadline it sleeps until, `poller_deadline.rs`) or else on the worker's condition
-//! variable, never longer than [`park_timeout`] allows. Also the current-thread
-//! flavor's auto-advance of paused time.
+//! [`park`]: announce the worker as parked (`scheduler/parked_and_searching.rs`), re-check
+//! everything that could give it work, then sleep in the mio poller if it is free
+//! (publishing the deadline it sleeps until, `driver/earlier_deadline.rs`) or else on the
+//! worker's condition variable, never longer than [`park_timeout`] allows. Also the
+//! current-thread flavor's auto-advance of paused time.
 //!
 //! # Invariants
 //! - Every park sleeps no later than the earliest deadline of all stores that the
-//!   worker saw after announcing itself (see `parking.rs`, "somebody watches the
+//!   worker saw after announcing itself (see `scheduler/wake_workers.rs`, "somebody watches the
 //!   deadlines"). The timeout is computed once, by [`park_timeout`], for both places.
 //! - Leaving a park decides whether the worker searches: removed from the parked set
 //!   by an unparker ([`Woke::ByUnpark`]) it was counted as searching; woken by
@@ -20,10 +20,10 @@ use std::time::Duration;
 
 use ticktock_timer::{Nanos, NO_DEADLINE};
 
-use super::driver::timeout_until;
-use super::idle::Woke;
-use super::shared::{Flavor, Shared};
 use crate::context::WorkerContext;
+use crate::runtime::driver::poller::timeout_until;
+use crate::runtime::scheduler::parked_and_searching::Woke;
+use crate::runtime::shared::{Flavor, Shared};
 
 /// How long a parked worker that saw a task sitting in a busy worker's LIFO cell
 /// waits before looking again (and taking it, if that worker is still inside the
@@ -58,9 +58,9 @@ fn park_timeout(shared: &Shared, deadline: Nanos, watching_lifo: bool) -> Option
     }
 }
 
-/// Parks the worker until there may be work (see `idle.rs` for the protocol).
-/// `main_woken` says whether a current-thread `block_on`'s main future was woken
-/// (always `false` on a worker thread): then the worker stays up to poll it.
+/// Parks the worker until there may be work (see `scheduler/parked_and_searching.rs` for
+/// the protocol). `main_woken` says whether a current-thread `block_on`'s main future was
+/// woken (always `false` on a worker thread): then the worker stays up to poll it.
 pub(crate) fn park(shared: &Shared, worker: &WorkerContext, main_woken: &dyn Fn() -> bool) {
     let parking = &shared.parking;
     let index = worker.index;
@@ -107,7 +107,7 @@ fn park_announced(
         return parking.idle.transition_from_parked(index);
     }
     shared.counters[index].parks.bump();
-    super::config::run_hook(&shared.config.on_thread_park);
+    crate::runtime::config::run_hook(&shared.config.on_thread_park);
     match parking.driver.try_acquire() {
         Some(mut poll) => {
             // Publish the deadline we will sleep until, then re-read the stores:
@@ -136,7 +136,7 @@ fn park_announced(
         }
     }
     let woke = parking.idle.transition_from_parked(index);
-    super::config::run_hook(&shared.config.on_thread_unpark);
+    crate::runtime::config::run_hook(&shared.config.on_thread_unpark);
     shared.counters[index].unparks.bump();
     woke
 }

@@ -8,7 +8,7 @@
 //! maximum are allocated at build time (queues, LIFO cells, parkers, counters, timer
 //! stores); a worker without a thread keeps its core here. The behaviour (handing a
 //! retiring worker's tasks and timers to the survivors, starting threads) is in
-//! `retire.rs`.
+//! `elastic/retire.rs`.
 //!
 //! # Worker states: transition table
 //! | state \ event | resize keeps the worker (`index < target`) | resize drops it (`index >= target`) | its worker sees the flag (`begin_retire`) | its worker is done handing off (`finish_retire`) |
@@ -33,10 +33,10 @@
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-use super::worker_core::Core;
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::Mutex;
+use crate::runtime::scheduler::core::Core;
 
 /// One worker's state. See the module's transition table.
 pub(crate) enum WorkerState {

@@ -4,7 +4,7 @@
 //! [`LifoCell`]: one task in a one-word lock-free cell, plus an `occupied` hint, so
 //! that another worker can take the task when the owner is stuck inside a long
 //! poll (Go steals `runnext` likewise). Nothing here knows about workers or the
-//! runtime: the queue policy that fills and drains it is in `worker_core.rs`.
+//! runtime: the queue policy that fills and drains it is in `scheduler/core.rs`.
 //!
 //! # Invariants
 //! - Only the owning worker puts a task in (`push`); anyone may `take`.

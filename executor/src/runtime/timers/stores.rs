@@ -38,11 +38,11 @@ use std::task::Waker;
 
 use ticktock_timer::{Nanos, StoreId, TimerStore, MAX_DEADLINE, NO_DEADLINE};
 
-use super::clock::Clock;
-use super::parking::Parking;
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::runtime::scheduler::wake_workers::Parking;
+use crate::runtime::timers::clock::Clock;
 
 /// The label every timer entry carries: the `#[track_caller]` site of the
 /// `sleep`/`interval`/`timeout` that made it, for the leak report

@@ -11,15 +11,15 @@ use std::rc::Rc;
 
 use async_task::Runnable;
 
-use super::blocking::Queued;
-use super::config::ThreadHooks;
-use super::elastic::Retire;
-use super::retire::retire;
-use super::shared::Flavor;
-use super::shared::Handle;
-use super::worker::{run, Exit};
-use super::worker_core::Core;
 use crate::context::{self, WorkerContext};
+use crate::runtime::config::ThreadHooks;
+use crate::runtime::elastic::retire::retire;
+use crate::runtime::elastic::states::Retire;
+use crate::runtime::scheduler::core::Core;
+use crate::runtime::scheduler::worker_loop::{run, Exit};
+use crate::runtime::shared::Flavor;
+use crate::runtime::shared::Handle;
+use crate::runtime::tasks::blocking_pool::Queued;
 
 /// Starts a worker thread driving `core`, counted in the runtime's live threads.
 pub(crate) fn spawn_worker_thread(
@@ -57,6 +57,34 @@ pub(crate) fn spawn_worker_thread(
         shared.thread_stopped();
     }
     spawned
+}
+
+/// Starts the worker threads of a runtime just built, one per core in `cores`; on a
+/// current-thread runtime the one core waits in `Shared::idle_cores` for `block_on`.
+/// If a thread cannot be started, shuts down the ones started and fails.
+#[allow(clippy::vec_box)] // cores move between threads boxed (see `Shared::idle_cores`)
+pub(crate) fn start_workers(
+    handle: &Handle,
+    cores: Vec<Box<Core>>,
+) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+    let mut threads = Vec::new();
+    match handle.shared.flavor {
+        Flavor::CurrentThread => {
+            crate::loom::lock(&handle.shared.idle_cores).extend(cores);
+        }
+        Flavor::MultiThread => {
+            for core in cores {
+                match spawn_worker_thread(handle, core) {
+                    Ok(thread) => threads.push(thread),
+                    Err(error) => {
+                        handle.shared.shutdown(None);
+                        return Err(error);
+                    }
+                }
+            }
+        }
+    }
+    Ok(threads)
 }
 
 /// `block_in_place`: if this thread drives a core of a multi-thread runtime, hands

@@ -1,11 +1,11 @@
 //! The worker loop: run tasks, fire timers, search, park.
 //!
 //! # What it owns
-//! The loop a worker thread (or a current-thread `block_on` caller) runs over its
-//! core, the search for work beyond the core's own queue, the firing of due timers
-//! onto the core, and the scheduling of a task woken on a worker. The queue policy
-//! is in `worker_core.rs`, the park policy in `park.rs`, starting worker threads (at build
-//! and for `block_in_place`) in `worker_thread.rs`.
+//! The loop a worker thread (or a current-thread `block_on` caller) runs over its core, the
+//! search for work beyond the core's own queue, the firing of due timers onto the core, and
+//! the scheduling of a task woken on a worker. The queue policy is in `scheduler/core.rs`,
+//! the park policy in `scheduler/park_policy.rs`, starting worker threads (at build and for
+//! `block_in_place`) in `scheduler/threads.rs`.
 //!
 //! # One turn of the loop
 //! ```text
@@ -31,13 +31,13 @@
 
 use async_task::Runnable;
 
-use super::park::park;
-use super::retire::follow_cgroup;
-use super::shared::Handle;
-use super::shared::Shared;
-use super::timers::LockWait;
-use super::worker_core::{Core, Placement, Visible, EVENT_INTERVAL};
 use crate::context::{self, WorkerContext};
+use crate::runtime::elastic::resize::follow_cgroup;
+use crate::runtime::scheduler::core::{Core, Placement, Visible, EVENT_INTERVAL};
+use crate::runtime::scheduler::park_policy::park;
+use crate::runtime::shared::Handle;
+use crate::runtime::shared::Shared;
+use crate::runtime::timers::stores::LockWait;
 
 /// Tasks a current-thread `block_on` runs between two polls of its woken main
 /// future when tasks are queued: the main future cannot starve the tasks it
@@ -109,7 +109,7 @@ pub(crate) enum Exit {
     CoreGone,
     /// The main future completed.
     MainDone,
-    /// A resize asked this worker to retire (`retire.rs`).
+    /// A resize asked this worker to retire (`elastic/retire.rs`).
     Retire,
 }
 

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::panic::Location;
 use std::time::Duration;
 
-use super::shared::Shared;
+use crate::runtime::shared::Shared;
 
 /// Live timers created at one source location, from
 /// [`Handle::timer_sites`](crate::Handle::timer_sites).

@@ -13,9 +13,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::registry::TaskKey;
-use super::shared::Handle;
-use super::worker::Wake;
+use crate::runtime::scheduler::worker_loop::Wake;
+use crate::runtime::shared::Handle;
+use crate::runtime::tasks::registry::TaskKey;
 use crate::task::abort::{AbortFlag, Remote};
 use crate::task::id::{CurrentTask, Id};
 use crate::task::join::{JoinError, JoinHandle, TaskOutput};
@@ -139,7 +139,7 @@ fn deregister(key: &mut Option<TaskKey>, runtime_id: usize) {
 /// the wake precedes this poll, so this poll sees the flag. While no runtime of the
 /// process has shut down, one load answers.
 fn cancel_if_shutting_down(runtime_id: usize, cx: &Context<'_>) {
-    if !super::shared::any_runtime_shut_down() {
+    if !crate::runtime::shared::any_runtime_shut_down() {
         return;
     }
     crate::context::with_handle(|handle| {

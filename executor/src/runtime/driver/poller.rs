@@ -4,9 +4,9 @@
 //! - The runtime's single [`mio::Poll`], behind a mutex. Whoever holds the mutex is
 //!   *the poller*: a parked worker that waits in `epoll_wait` until the earliest timer
 //!   deadline of every store. The other parked workers wait on their condition
-//!   variables (see `idle.rs`).
+//!   variables (see `scheduler/parked_and_searching.rs`).
 //! - A [`mio::Waker`] that breaks the poller out of its wait (Go's `netpollBreak`).
-//! - A precise timer (a `timerfd` on Linux, see `precise.rs`) that ends timed
+//! - A precise timer (a `timerfd` on Linux, see `driver/timerfd_wait.rs`) that ends timed
 //!   waits with nanosecond rather than millisecond resolution.
 //! - The I/O [`Reactor`]: the events of the same `epoll_wait` are dispatched to it,
 //!   so one wait serves timers and sockets alike.
@@ -15,7 +15,7 @@
 //!   read by `wakeNetPoller`).
 //!
 //! # The earlier-deadline protocol (no lost wake-up)
-//! See `poller_deadline.rs`: the poller publishes its deadline and re-reads the
+//! See `driver/earlier_deadline.rs`: the poller publishes its deadline and re-reads the
 //! stores; a registrant lowers its store's deadline and then the published one,
 //! waking the poller only when its deadline is earlier. Later deadlines never wake
 //! it (tested through the `earlier_deadline_wakeups` metric).
@@ -27,17 +27,17 @@
 use std::io;
 use std::time::Duration;
 
-use super::poller_deadline::PollerDeadline;
-use super::precise::PreciseTimer;
 use crate::io::reactor::Reactor;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};
+use crate::runtime::driver::earlier_deadline::PollerDeadline;
+use crate::runtime::driver::timerfd_wait::PreciseTimer;
 use ticktock_timer::{Nanos, NO_DEADLINE};
 
 /// The token of the waker's registration in the poll; I/O registrations never use it.
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 
-/// The token of the precise timer's registration (see `precise.rs`).
+/// The token of the precise timer's registration (see `driver/timerfd_wait.rs`).
 const TIMER_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 
 /// The token of the signal pipe's registration (see `signal/registry.rs`).

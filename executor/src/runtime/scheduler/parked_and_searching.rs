@@ -4,15 +4,15 @@
 //! [`Idle`]: the set of parked workers and the count of *searching* workers (awake,
 //! looking for work to steal). It decides whom a new task wakes: nobody if a worker
 //! is already searching (it will find the task), else one parked worker. How a
-//! worker sleeps and is woken is the parker's business (`parker.rs`).
+//! worker sleeps and is woken is the parker's business (`scheduler/parker.rs`).
 //!
 //! # Worker accounting: transition table
-//! A worker is in one of three states. *Running*: neither in the parked set nor
-//! counted in `num_searching` (it runs tasks, or looks for work it woke for by
-//! itself). *Searching*: counted in `num_searching` (its core's `searching` flag is
-//! set as soon as it runs again). *Parked*: in `sleepers`, and so in `num_parked`.
-//! The cells say what each operation does from each state; the callers are `park.rs`
-//! (`park`) and `worker.rs` (`found_work`).
+//! A worker is in one of three states. *Running*: neither in the parked set nor counted in
+//! `num_searching` (it runs tasks, or looks for work it woke for by itself). *Searching*:
+//! counted in `num_searching` (its core's `searching` flag is set as soon as it runs
+//! again). *Parked*: in `sleepers`, and so in `num_parked`. The cells say what each
+//! operation does from each state; the callers are `scheduler/park_policy.rs` (`park`) and
+//! `scheduler/worker_loop.rs` (`found_work`).
 //!
 //! | state \ operation | `transition_to_parked` (the worker) | `worker_to_notify`, `any_parked_worker` (a waker) | `transition_from_parked` (the worker, after its sleep) | `transition_from_searching` (the worker found work) | `drain_parked` (shutdown) |
 //! |---|---|---|---|---|---|
@@ -32,10 +32,10 @@
 //!   fence and re-checks every queue before it sleeps. A thread that makes work visible
 //!   pushes it, fences, then reads the counters. So either the parking worker sees the
 //!   work, or the pusher sees the parked worker and unparks it.
-//! - `num_searching` counts workers that left the parked set through an unpark
-//!   (for new work) and have not yet found work or re-parked. A worker that wakes
-//!   by itself (deadline, I/O event) runs what it woke and is not a searcher: if it
-//!   were, finding that work would make it wake yet another worker each time. When the last searcher
+//! - `num_searching` counts workers that left the parked set through an unpark (for new
+//!   work) and have not yet found work or re-parked. A worker that wakes by itself
+//!   (deadline, I/O event) runs what it woke and is not a searcher: if it were, finding
+//!   that work would make it wake yet another worker each time. When the last searcher
 //!   finds work it wakes another worker, so a burst of tasks fans out across workers.
 //!
 //! # Ground rules

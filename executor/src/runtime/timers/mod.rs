@@ -1,0 +1,11 @@
+//! The runtime's timers: one store per worker plus one for other threads, the clock
+//! their deadlines are measured on, and the leak report.
+//!
+//! Files (docs/design.md, section 0): the store cells, and firing and stealing due
+//! timers (`stores.rs`), the clock, real or paused (`clock.rs`), live timers by
+//! creation site (`leak_report.rs`). The data structures themselves are the
+//! `ticktock-timer` crate's.
+
+pub(crate) mod clock;
+pub(crate) mod leak_report;
+pub(crate) mod stores;
