@@ -1,5 +1,5 @@
-//! Regression tests for the tokio-parity bugs of issue 10: section 1, one per bug,
-//! and section 2, `time::Instant` following the paused clock. Each describes the
+//! Regression tests of behaviour where ticktock once differed from tokio, one per bug,
+//! and `time::Instant` following the paused clock. Each describes the
 //! behaviour tokio's own test checks (named in its doc where there is one), written
 //! for ticktock from that description.
 

@@ -1,11 +1,11 @@
-//! `tokio::sync` on ticktock (issue 10, section 4): tokio documents its sync
+//! `tokio::sync` on ticktock: tokio documents its sync
 //! primitives as runtime-independent; these tests use them across ticktock's
 //! workers, with ticktock's timers and tokio's `select!`/`join!`/`pin!` macros
 //! (runtime-free too), and check every result against what the operations must
 //! produce.
 //!
 //! Each scenario runs in a short form in the normal suite and a long `#[ignore]`
-//! form: `cargo test --release --test parity_sync -- --ignored`.
+//! form: `cargo test --release --test sync_tokio -- --ignored`.
 
 mod common;
 

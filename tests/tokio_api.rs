@@ -1,5 +1,5 @@
-//! tokio API that issue 10 (section 3) found missing: each item, used as a tokio
-//! user would. (Behaviour follows tokio's docs and tests; written for ticktock.)
+//! tokio's task and time API items on ticktock (`JoinSet`, `LocalSet`, task ids,
+//! abort handles, intervals...), each used as a tokio user would. (Behaviour follows tokio's docs and tests; written for ticktock.)
 
 mod common;
 
