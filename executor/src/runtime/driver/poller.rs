@@ -104,6 +104,13 @@ impl Driver {
         self.poller_until.publish(until);
     }
 
+    /// The poller leaves without having polled (an unpark was already pending): no
+    /// worker sleeps in the poller any more, so registrants must not count on one
+    /// (`poll` does the same after a wait). The caller still holds the poll.
+    pub(crate) fn withdraw_poller_until(&self) {
+        self.poller_until.clear();
+    }
+
     /// Whether a worker is (about to be) sleeping in the poller.
     pub(crate) fn is_polling(&self) -> bool {
         self.poller_until.is_polling()
@@ -179,7 +186,7 @@ impl Driver {
 
     /// Called after a store's earliest deadline dropped to `when`: wakes the poller
     /// only if it sleeps past `when + slack` (Go's `wakeNetPoller`, which has no
-    /// slack: see `timers::wake_slack`). Returns whether it woke it.
+    /// slack: see `wake_slack` in `timers/stores.rs`). Returns whether it woke it.
     pub(crate) fn wake_for_deadline(&self, when: Nanos, slack: Nanos) -> bool {
         if self.poller_until.lower_to_within(when, slack) {
             self.earlier_deadline_wakeups

@@ -122,6 +122,12 @@ fn park_announced(
             };
             let timeout = park_timeout(shared, deadline, watching_lifo);
             parking.parkers[index].park_driver(|| parking.driver.poll(&mut poll, timeout));
+            // If an unpark was pending, `park_driver` returned without polling and the
+            // published deadline still says a worker sleeps in the poller: a timer
+            // registered now would neither wake anyone nor hand the poller on.
+            // Withdraw it (a no-op after a real poll, which cleared it); the poll
+            // guard is still held, so no other poller's deadline can be erased.
+            parking.driver.withdraw_poller_until();
             // No hand-off here: the workers parked on condition variables wait
             // no longer than the earliest deadline, so timers stay watched while
             // this worker runs what it woke; waking one of them on every event
@@ -139,4 +145,46 @@ fn park_announced(
     crate::runtime::config::run_hook(&shared.config.on_thread_unpark);
     shared.counters[index].unparks.bump();
     woke
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::Arc;
+
+    use crossbeam_deque::Worker;
+
+    use super::park;
+    use crate::context::WorkerContext;
+    use crate::runtime::scheduler::core::Core;
+    use crate::runtime::scheduler::wake_workers::Parking;
+    use crate::runtime::shared::{Flavor, Handle, Shared};
+
+    fn no_thread(_: &Handle, _: Box<Core>) -> std::io::Result<std::thread::JoinHandle<()>> {
+        Err(std::io::Error::other("this test starts no thread"))
+    }
+
+    /// A worker that takes the poller with an unpark already pending returns without
+    /// polling; it must not leave its published deadline behind, or a timer registered
+    /// afterwards would count on a poller that is not there (no wake-up, no hand-off).
+    #[test]
+    fn a_park_cut_short_by_a_pending_unpark_leaves_no_poller_deadline() {
+        let queue = Worker::new_fifo();
+        let stealers = vec![queue.stealer()].into_boxed_slice();
+        let parking = Arc::new(Parking::new(1).unwrap());
+        let shared = Shared::new(
+            Flavor::MultiThread,
+            stealers,
+            parking,
+            1,
+            "test".into(),
+            no_thread,
+        );
+        let worker = WorkerContext::new(Box::new(Core::new(0, queue)));
+        shared.parking.parkers[0].unpark();
+        park(&shared, &worker, &|| false);
+        assert!(
+            !shared.parking.driver.is_polling(),
+            "the worker left the poller but its deadline still says it sleeps there"
+        );
+    }
 }
