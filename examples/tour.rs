@@ -163,9 +163,10 @@ async fn timeouts() {
 ///
 /// Each iteration arms a 30-second timer (the inner future is pending on its first
 /// poll, so the timeout registers its deadline) and then drops it. In Go each of those
-/// timers would stay in the heap for 30 seconds; here dropping one marks its heap
-/// element stale in O(1), and a heap is rebuilt whenever more than a quarter of it is
-/// stale. A hundred long-lived sleeps keep the heap from being trivially small.
+/// timers would stay in the heap for 30 seconds; here a deadline that far goes to the
+/// store's wheel, and dropping the timeout takes its key out of its bucket in O(1): the
+/// heap (deadlines in the next millisecond) never sees it. A hundred long-lived sleeps
+/// sit in the wheel beside them.
 async fn timeouts_in_a_loop() {
     heading(4, "Go's time.After in a loop, replayed");
     let looping = ticktock::spawn(async {
