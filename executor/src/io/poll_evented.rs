@@ -173,6 +173,18 @@ impl<S: mio::event::Source> PollEvented<S> {
         }
         match self.poll_io_charged(cx, Direction::Read, accept) {
             Poll::Pending if self.runtime_is_draining() => Poll::Ready(Err(refused())),
+            Poll::Ready(Err(error)) => {
+                // The operating system's error (EMFILE, ECONNABORTED, ...): counted
+                // for `RuntimeMetrics::accept_errors`, so an accept loop that
+                // ignores errors is still seen.
+                self.handle
+                    .shared
+                    .parking
+                    .driver
+                    .reactor()
+                    .note_accept_error();
+                Poll::Ready(Err(error))
+            }
             other => other,
         }
     }

@@ -46,6 +46,10 @@ pub struct RuntimeMetrics {
     pub injector_depth: usize,
     /// I/O sources (sockets) registered with the reactor.
     pub io_registrations: usize,
+    /// Accepts that failed with an error from the operating system (`EMFILE`,
+    /// `ENFILE`, `ENOBUFS`, `ECONNABORTED`, ...) on any listener of this runtime,
+    /// `serve`'s included. Refusals while the runtime drains are not counted.
+    pub accept_errors: u64,
     /// Times a newly registered timer with an earlier deadline than the poller's
     /// woke the poller (Go's `wakeNetPoller`). Later deadlines never count here.
     pub earlier_deadline_wakeups: u64,
@@ -167,6 +171,7 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
         spawned_tasks: shared.registry.spawned(),
         injector_depth: shared.injector.len(),
         io_registrations: shared.parking.driver.reactor().live(),
+        accept_errors: shared.parking.driver.reactor().accept_errors(),
         earlier_deadline_wakeups: shared
             .parking
             .driver
