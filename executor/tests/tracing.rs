@@ -151,14 +151,15 @@ fn serve_accept_errors_are_traced(rt: &ticktock_executor::Runtime, counts: &Coun
     let addr = socket.local_addr().unwrap().as_socket().unwrap();
     let same_socket = socket.try_clone().unwrap();
     let before = rt.handle().metrics().accept_errors;
-    let server = rt.block_on(async {
-        let listener = ticktock_executor::net::TcpListener::from_std(socket.into()).unwrap();
-        ticktock_executor::spawn(
-            ticktock_executor::serve(listener, Hello)
-                .accept_error_pause(Duration::from_millis(1))
-                .into_future(),
-        )
-    });
+    let listener = {
+        let _enter = rt.enter();
+        ticktock_executor::net::TcpListener::from_std(socket.into()).unwrap()
+    };
+    let server = rt.spawn(
+        ticktock_executor::serve(listener, Hello)
+            .accept_error_pause(Duration::from_millis(1))
+            .into_future(),
+    );
     let limit = std::time::Instant::now() + Duration::from_secs(30);
     while counts.accept_errors.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < limit {
         std::thread::sleep(Duration::from_millis(2));

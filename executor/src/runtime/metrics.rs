@@ -35,6 +35,11 @@ pub struct RuntimeMetrics {
     pub active_workers: usize,
     /// Worker threads started by resizes (not those started at build time).
     pub workers_started: u64,
+    /// Worker threads running now. After a shutdown returns it counts the workers
+    /// still inside a task's poll that has not returned (a task that never
+    /// yields): their tasks could not be dropped, and the runtime's descriptors
+    /// stay open until those polls return. Zero once every worker has stopped.
+    pub worker_threads: usize,
     /// Workers retired by resizes (counted when the retired thread exits, after
     /// its tasks and timers were handed over).
     pub workers_retired: u64,
@@ -167,6 +172,7 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
         active_workers: shared.elastic.threads_alive(),
         workers_started: shared.elastic.started.load(Ordering::Relaxed),
         workers_retired: shared.elastic.retired.load(Ordering::Relaxed),
+        worker_threads: shared.threads_running(),
         alive_tasks: shared.registry.len(),
         spawned_tasks: shared.registry.spawned(),
         injector_depth: shared.injector.len(),
