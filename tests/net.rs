@@ -607,3 +607,35 @@ fn shutdown_timeout_cancels_a_handler_that_never_ends() {
     let mut rest = Vec::new();
     assert_eq!(client.read_to_end(&mut rest).unwrap(), 0);
 }
+
+/// An accept that fails with an error from the operating system is counted in
+/// `RuntimeMetrics::accept_errors` (here `EINVAL`: the socket is bound but not
+/// listening, so every accept fails at once); refusals while draining are not.
+#[test]
+fn accept_errors_are_counted_in_metrics() {
+    let _lock = shared_lock();
+    let rt = runtime(1);
+    let metrics = rt.handle().clone();
+    let failures = bounded(&rt, "accept on a socket that does not listen", async {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(
+                &"127.0.0.1:0"
+                    .parse::<std::net::SocketAddr>()
+                    .unwrap()
+                    .into(),
+            )
+            .unwrap();
+        let listener = TcpListener::from_std(socket.into()).unwrap();
+        let mut failures = 0u64;
+        for _ in 0..3 {
+            let error = listener.accept().await.unwrap_err();
+            assert_eq!(error.raw_os_error(), Some(22), "{error}");
+            failures += 1;
+        }
+        failures
+    });
+    assert_eq!(metrics.metrics().accept_errors, failures);
+    rt.shutdown_timeout(Duration::from_secs(5));
+}

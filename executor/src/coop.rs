@@ -7,6 +7,26 @@
 //! budget is spent they wake their task and return `Pending`, so the task goes back
 //! to the queue and the worker gets to its timers, other tasks and the injector.
 //! Outside a task poll (e.g. in `block_on`'s own future) the budget is unlimited.
+//!
+//! # Ground rules: what charges the budget
+//! Every operation that can complete without waiting charges one unit *before* it
+//! does its work, on every path, its error paths included: readiness waits
+//! (`PollEvented::poll_ready`: reads, writes, sends, receives, `readable`/`writable`),
+//! accepts (also when a draining runtime refuses them), connects (also when the
+//! socket call fails at once), address resolution, `Sleep` (also when polled again
+//! after it elapsed) and `JoinHandle`. A loop over any of them therefore yields
+//! after at most [`BUDGET_PER_POLL`] completions, so its worker runs other tasks
+//! and shutdown can take the task off the worker. An operation that did not charge
+//! could spin its worker forever: issue 22, where `loop { let _ =
+//! listener.accept().await; }` on a draining runtime kept a worker at 100 % after
+//! `shutdown_timeout` returned, with the task's future and the runtime's
+//! descriptors never freed (`tests/coop.rs` has one test per path).
+//!
+//! Unlike tokio, a unit is not handed back when the operation then returns
+//! `Pending` (tokio's `RestoreOnPending`), and error paths charge too (tokio gives
+//! the unit back when its I/O driver is shut down): a waiting operation costs its
+//! task one unit of 128, which never changes which task runs next, and charging
+//! before the work keeps each operation's code to one line.
 
 use std::cell::Cell;
 use std::task::{Context, Poll};
@@ -49,6 +69,13 @@ pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
 /// exhausts the budget on every poll must still see its deadline pass.
 pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
     with_budget_set(UNLIMITED, f)
+}
+
+/// Spends one unit of budget, waiting (one yield) first if it is spent: the
+/// opening of an `async fn` operation whose body may complete at once, such as a
+/// connect whose socket call fails.
+pub(crate) async fn charge() {
+    std::future::poll_fn(poll_proceed).await
 }
 
 /// Spends one unit of budget. Returns `Pending` (after waking the task so it is

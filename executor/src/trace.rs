@@ -3,7 +3,8 @@
 //! # What it owns
 //! The few places the runtime reports to `tracing`: a span around every task poll
 //! (target `ticktock::task`, with the task's id) and events for timers
-//! (target `ticktock::timer`: registered, fired in a batch, cancelled). With the
+//! (target `ticktock::timer`: registered, fired in a batch, cancelled), and a warning
+//! when a shutdown leaves workers inside a poll (target `ticktock::runtime`). With the
 //! feature off these are empty inline functions, so the hot paths carry no cost.
 
 #[cfg(feature = "tracing")]
@@ -31,6 +32,17 @@ mod imp {
     pub(crate) fn timer_cancelled(site: &std::panic::Location<'_>) {
         tracing::trace!(target: "ticktock::timer", %site, "cancelled");
     }
+
+    /// A shutdown stopped waiting while `workers` worker threads were still in a
+    /// task's poll (a task that never yields): those tasks are left.
+    pub(crate) fn shutdown_left_workers(workers: usize) {
+        tracing::warn!(
+            target: "ticktock::runtime",
+            workers,
+            "shutdown timed out with workers still inside a task's poll; those tasks \
+             were not dropped and the runtime's descriptors stay open until they return"
+        );
+    }
 }
 
 #[cfg(not(feature = "tracing"))]
@@ -46,6 +58,8 @@ mod imp {
 
     #[inline(always)]
     pub(crate) fn timer_cancelled(_site: &std::panic::Location<'_>) {}
+
+    pub(crate) fn shutdown_left_workers(_workers: usize) {}
 }
 
 pub(crate) use imp::*;

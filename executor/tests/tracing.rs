@@ -1,4 +1,5 @@
-//! With the `tracing` feature, task polls open spans and timers emit events.
+//! With the `tracing` feature, task polls open spans and timers emit events; with
+//! `http` too, `serve`'s accept errors and its recovery emit events.
 #![cfg(feature = "tracing")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,6 +16,8 @@ struct Counts {
     registered: AtomicUsize,
     fired: AtomicUsize,
     cancelled: AtomicUsize,
+    accept_errors: AtomicUsize,
+    accept_recovered: AtomicUsize,
     next_id: AtomicUsize,
 }
 
@@ -36,6 +39,15 @@ impl Subscriber for Counter {
         // Told apart by their fields: `when` (registered), `count` (fired),
         // `site` alone (cancelled).
         let fields = event.metadata().fields();
+        if event.metadata().target() == "ticktock::serve" {
+            let counter = if fields.field("in_a_row").is_some() {
+                &self.0.accept_errors
+            } else {
+                &self.0.accept_recovered
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
         let counter = if fields.field("when").is_some() {
             &self.0.registered
         } else if fields.field("count").is_some() {
@@ -90,4 +102,85 @@ fn task_polls_and_timer_events_are_traced() {
         counts.cancelled.load(Ordering::SeqCst) >= 1,
         "timer cancellation not traced"
     );
+    #[cfg(feature = "http")]
+    serve_accept_errors_are_traced(&rt, &counts);
+}
+
+/// `serve` on a socket that is bound but not listening: every accept fails with
+/// `EINVAL` (not about one connection), so the loop pauses and reports the 1st,
+/// 2nd, 4th, ... error; once the socket listens, an accept succeeds and the loop
+/// reports its recovery. The metric counts every error.
+#[cfg(feature = "http")]
+fn serve_accept_errors_are_traced(rt: &ticktock_executor::Runtime, counts: &Counts) {
+    use std::convert::Infallible;
+    use std::future::IntoFuture;
+
+    use http_body_util::Full;
+    use hyper::body::{Bytes, Incoming};
+    use hyper::{Request, Response};
+
+    #[derive(Clone)]
+    struct Hello;
+
+    impl tower_service::Service<Request<Incoming>> for Hello {
+        type Response = Response<Full<Bytes>>;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>;
+
+        fn poll_ready(
+            &mut self,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Infallible>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<Incoming>) -> Self::Future {
+            std::future::ready(Ok(Response::new(Full::new(Bytes::from("hi")))))
+        }
+    }
+
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let same_socket = socket.try_clone().unwrap();
+    let before = rt.handle().metrics().accept_errors;
+    let listener = {
+        let _enter = rt.enter();
+        ticktock_executor::net::TcpListener::from_std(socket.into()).unwrap()
+    };
+    let server = rt.spawn(
+        ticktock_executor::serve(listener, Hello)
+            .accept_error_pause(Duration::from_millis(1))
+            .into_future(),
+    );
+    let limit = std::time::Instant::now() + Duration::from_secs(30);
+    while counts.accept_errors.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < limit {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(
+        counts.accept_errors.load(Ordering::SeqCst) >= 3,
+        "accept errors not traced (1st, 2nd and 4th of a run)"
+    );
+    let errors = rt.handle().metrics().accept_errors - before;
+    assert!(errors >= 4, "only {errors} accept errors counted");
+    assert_eq!(counts.accept_recovered.load(Ordering::SeqCst), 0);
+    // Now it listens: the next accept succeeds.
+    same_socket.listen(16).unwrap();
+    let _client = std::net::TcpStream::connect(addr).unwrap();
+    while counts.accept_recovered.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < limit {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(
+        counts.accept_recovered.load(Ordering::SeqCst),
+        1,
+        "recovery not traced"
+    );
+    server.abort();
 }

@@ -112,15 +112,28 @@ impl<S: mio::event::Source> PollEvented<S> {
     }
 
     /// Runs `op` on the source whenever it looks ready in `direction`, until it
-    /// does not return `WouldBlock`.
+    /// does not return `WouldBlock`. Charges the budget once.
     pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.poll_io_charged(cx, direction, op)
+    }
+
+    /// [`PollEvented::poll_io`] after the caller charged the budget for it.
+    fn poll_io_charged<R>(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            let event = match self.poll_ready(cx, direction) {
+            let event = match self.io.poll_ready(cx, direction) {
                 Poll::Ready(event) => event,
                 Poll::Pending => return Poll::Pending,
             };
@@ -143,17 +156,35 @@ impl<S: mio::event::Source> PollEvented<S> {
     /// with `refused()` once the runtime drains for a graceful shutdown. Checked
     /// before, and again after a `Pending` (the waker is stored by then, so a drain
     /// that started in between cannot be missed: draining wakes every reader).
+    ///
+    /// The budget is charged first, on every path: the refusal completes at once,
+    /// and an accept loop that ignores errors must still yield (see `coop`).
     pub(crate) fn poll_accept<R>(
         &self,
         cx: &mut Context<'_>,
         accept: impl FnMut(&S) -> io::Result<R>,
         refused: impl Fn() -> io::Error,
     ) -> Poll<io::Result<R>> {
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
         if self.runtime_is_draining() {
             return Poll::Ready(Err(refused()));
         }
-        match self.poll_io(cx, Direction::Read, accept) {
+        match self.poll_io_charged(cx, Direction::Read, accept) {
             Poll::Pending if self.runtime_is_draining() => Poll::Ready(Err(refused())),
+            Poll::Ready(Err(error)) => {
+                // The operating system's error (EMFILE, ECONNABORTED, ...): counted
+                // for `RuntimeMetrics::accept_errors`, so an accept loop that
+                // ignores errors is still seen.
+                self.handle
+                    .shared
+                    .parking
+                    .driver
+                    .reactor()
+                    .note_accept_error();
+                Poll::Ready(Err(error))
+            }
             other => other,
         }
     }

@@ -29,7 +29,7 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Bits of a registration's index in its token: 16 M live registrations.
 const INDEX_BITS: u32 = 24;
@@ -225,6 +225,9 @@ pub(crate) struct Reactor {
     next_generation: AtomicUsize,
     /// Live registrations, readable without the lock.
     live: AtomicUsize,
+    /// Accepts that failed with an error from the operating system, on any
+    /// listener (`RuntimeMetrics::accept_errors`).
+    accept_errors: AtomicU64,
 }
 
 impl Reactor {
@@ -234,7 +237,18 @@ impl Reactor {
             registrations: RwLock::new(Slab::new()),
             next_generation: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
+            accept_errors: AtomicU64::new(0),
         }
+    }
+
+    /// Counts an accept that failed with an error from the operating system.
+    pub(crate) fn note_accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Accepts that failed with an error from the operating system so far.
+    pub(crate) fn accept_errors(&self) -> u64 {
+        self.accept_errors.load(Ordering::Relaxed)
     }
 
     /// The poll's registry, for the driver's own sources (the signal pipe).

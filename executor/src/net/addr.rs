@@ -152,7 +152,10 @@ pub async fn lookup_host(host: impl ToSocketAddrs) -> io::Result<std::vec::IntoI
 }
 
 /// The addresses `addr` resolves to (see [`lookup_host`]); never empty.
+/// Charges the cooperative budget first: for an IP literal the whole of `connect`,
+/// `send_to` or `bind` may complete (or fail) at once.
 pub(super) async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+    crate::coop::charge().await;
     let addrs = match addr.resolution() {
         Resolution::Ready(addrs) => addrs,
         Resolution::Lookup(host, port) => {

@@ -250,6 +250,8 @@ impl UnixStream {
     /// });
     /// ```
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        // A missing path fails at once: charged first (see `coop`).
+        crate::coop::charge().await;
         let stream = UnixStream::from_mio(mio::net::UnixStream::connect(path)?)?;
         // As for TCP: writable once the connection is made (or failed).
         poll_fn(|cx| stream.io.poll_ready(cx, Direction::Write).map(drop)).await;

@@ -35,6 +35,11 @@ pub struct RuntimeMetrics {
     pub active_workers: usize,
     /// Worker threads started by resizes (not those started at build time).
     pub workers_started: u64,
+    /// Worker threads running now. After a shutdown returns it counts the workers
+    /// still inside a task's poll that has not returned (a task that never
+    /// yields): their tasks could not be dropped, and the runtime's descriptors
+    /// stay open until those polls return. Zero once every worker has stopped.
+    pub worker_threads: usize,
     /// Workers retired by resizes (counted when the retired thread exits, after
     /// its tasks and timers were handed over).
     pub workers_retired: u64,
@@ -46,6 +51,10 @@ pub struct RuntimeMetrics {
     pub injector_depth: usize,
     /// I/O sources (sockets) registered with the reactor.
     pub io_registrations: usize,
+    /// Accepts that failed with an error from the operating system (`EMFILE`,
+    /// `ENFILE`, `ENOBUFS`, `ECONNABORTED`, ...) on any listener of this runtime,
+    /// `serve`'s included. Refusals while the runtime drains are not counted.
+    pub accept_errors: u64,
     /// Times a newly registered timer with an earlier deadline than the poller's
     /// woke the poller (Go's `wakeNetPoller`). Later deadlines never count here.
     pub earlier_deadline_wakeups: u64,
@@ -163,10 +172,12 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
         active_workers: shared.elastic.threads_alive(),
         workers_started: shared.elastic.started.load(Ordering::Relaxed),
         workers_retired: shared.elastic.retired.load(Ordering::Relaxed),
+        worker_threads: shared.threads_running(),
         alive_tasks: shared.registry.len(),
         spawned_tasks: shared.registry.spawned(),
         injector_depth: shared.injector.len(),
         io_registrations: shared.parking.driver.reactor().live(),
+        accept_errors: shared.parking.driver.reactor().accept_errors(),
         earlier_deadline_wakeups: shared
             .parking
             .driver

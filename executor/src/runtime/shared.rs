@@ -324,6 +324,11 @@ impl Shared {
         *lock(&self.threads) += 1;
     }
 
+    /// Worker threads running now (after a shutdown: those still in a poll).
+    pub(crate) fn threads_running(&self) -> usize {
+        *lock(&self.threads)
+    }
+
     /// Counts a worker thread out.
     pub(crate) fn thread_stopped(&self) {
         let mut threads = lock(&self.threads);
@@ -357,6 +362,9 @@ impl Shared {
                 break;
             }
             threads = wait_until(&self.threads_changed, threads, deadline).0;
+        }
+        if !all_stopped {
+            crate::trace::shutdown_left_workers(*threads);
         }
         drop(threads);
         if first {

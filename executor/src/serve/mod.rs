@@ -6,6 +6,7 @@
 //! | file | owns |
 //! |---|---|
 //! | this file | [`serve`], [`Serve`], [`WithGracefulShutdown`]: the accept loop and the shutdown sequence |
+//! | `accept_errors.rs` | what the accept loop does after an error: skip, pause ([`ACCEPT_ERROR_PAUSE`]), report |
 //! | `drain.rs` | the phase (serving, draining, forced) shared with the connection tasks, and their count |
 //! | `service.rs` | the tower-to-hyper service adapter and [`ConnectInfo`] |
 //! | `timeout.rs` | [`TimeoutLayer`]: per-request deadlines on ticktock's timers |
@@ -31,7 +32,10 @@
 //!
 //! Accept errors that concern one connection (reset before it was accepted) are
 //! skipped; others (too many open files) pause the loop for
-//! [`ACCEPT_ERROR_PAUSE`] so the process can recover, as axum does. When the
+//! [`ACCEPT_ERROR_PAUSE`] (50 ms; axum sleeps 1 s: see `accept_errors.rs` for the
+//! choice) so the process can recover. Each is counted in
+//! [`RuntimeMetrics::accept_errors`](crate::RuntimeMetrics::accept_errors) and,
+//! with the `tracing` feature, reported as an event (target `ticktock::serve`). When the
 //! runtime itself drains (`Runtime::shutdown_timeout`), the loop shuts down as if
 //! signalled.
 //!
@@ -88,6 +92,7 @@
 //! });
 //! ```
 
+mod accept_errors;
 mod drain;
 mod service;
 mod timeout;
@@ -107,9 +112,11 @@ use hyper_util::server::conn::auto;
 
 use crate::hyper::{Executor, Io, Timer};
 use crate::net::TcpListener;
+use accept_errors::AcceptErrors;
 use drain::{Drain, Phase};
 use service::HyperService;
 
+pub use accept_errors::ACCEPT_ERROR_PAUSE;
 pub use service::ConnectInfo;
 pub use timeout::{Timeout, TimeoutFuture, TimeoutLayer};
 
@@ -117,11 +124,6 @@ pub use timeout::{Timeout, TimeoutFuture, TimeoutLayer};
 /// [`WithGracefulShutdown::drain_timeout`] says otherwise: 30 s, the grace period
 /// Kubernetes gives a pod between SIGTERM and SIGKILL.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long the accept loop pauses after an accept error that is not about one
-/// connection (say, `EMFILE`): long enough for connections to close and free
-/// descriptors, short enough that clients barely notice.
-pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
 /// The error type hyper and tower use for a service's errors.
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -172,6 +174,7 @@ where
         listener,
         service,
         header_read_timeout: None,
+        accept_error_pause: ACCEPT_ERROR_PAUSE,
     }
 }
 
@@ -185,6 +188,7 @@ pub struct Serve<S> {
     listener: TcpListener,
     service: S,
     header_read_timeout: Option<Duration>,
+    accept_error_pause: Duration,
 }
 
 impl<S> Serve<S> {
@@ -219,6 +223,38 @@ impl<S> Serve<S> {
     /// ```
     pub fn header_read_timeout(mut self, timeout: Duration) -> Serve<S> {
         self.header_read_timeout = Some(timeout);
+        self
+    }
+
+    /// How long the accept loop pauses after an accept error that is not about one
+    /// connection, such as `EMFILE` ([`ACCEPT_ERROR_PAUSE`], 50 ms, unless set;
+    /// axum's `serve` uses 1 s).
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::convert::Infallible;
+    /// # use http_body_util::Full;
+    /// # use hyper::body::{Bytes, Incoming};
+    /// # use hyper::{Request, Response};
+    /// # #[derive(Clone)] struct Hello;
+    /// # impl tower_service::Service<Request<Incoming>> for Hello {
+    /// #     type Response = Response<Full<Bytes>>;
+    /// #     type Error = Infallible;
+    /// #     type Future = std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>;
+    /// #     fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> { std::task::Poll::Ready(Ok(())) }
+    /// #     fn call(&mut self, _: Request<Incoming>) -> Self::Future { std::future::ready(Ok(Response::new(Full::new(Bytes::from("hi"))))) }
+    /// # }
+    /// use std::time::Duration;
+    ///
+    /// let rt = ticktock_executor::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let listener = ticktock_executor::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let _server = ticktock_executor::serve(listener, Hello)
+    ///         .accept_error_pause(Duration::from_millis(200));
+    /// });
+    /// ```
+    pub fn accept_error_pause(mut self, pause: Duration) -> Serve<S> {
+        self.accept_error_pause = pause;
         self
     }
 
@@ -357,7 +393,9 @@ where
         listener,
         service,
         header_read_timeout,
+        accept_error_pause,
     } = serve;
+    let mut errors = AcceptErrors::new(accept_error_pause);
     let builder = Arc::new(connection_builder(header_read_timeout));
     let drain = Arc::new(Drain::default());
     let mut signal = pin!(signal);
@@ -371,11 +409,13 @@ where
         .await;
         let (stream, peer) = match turn {
             Turn::Signalled => break,
-            Turn::Accepted(Ok(accepted)) => accepted,
+            Turn::Accepted(Ok(accepted)) => {
+                errors.after_success();
+                accepted
+            }
             Turn::Accepted(Err(error)) if crate::net::is_shutting_down(&error) => break,
-            Turn::Accepted(Err(error)) if is_connection_error(&error) => continue,
-            Turn::Accepted(Err(_)) => {
-                crate::time::sleep(ACCEPT_ERROR_PAUSE).await;
+            Turn::Accepted(Err(error)) => {
+                errors.after_error(&error).await;
                 continue;
             }
         };
@@ -448,22 +488,12 @@ async fn serve_connection<S, B>(
     .await;
 }
 
-/// Accept errors that concern one connection only: skip it and go on.
-fn is_connection_error(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-    )
-}
-
 impl<S> fmt::Debug for Serve<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Serve")
             .field("listener", &self.listener)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("accept_error_pause", &self.accept_error_pause)
             .finish()
     }
 }

@@ -368,11 +368,13 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.deadline.is_elapsed() {
-            return Poll::Ready(());
-        }
+        // Charged first, also when the sleep already elapsed: a loop that polls an
+        // elapsed sleep again (a `select!` over a pinned one) must still yield.
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
+        }
+        if this.deadline.is_elapsed() {
+            return Poll::Ready(());
         }
         let Link::Registered(registration) = &mut this.link else {
             return this.register(cx);

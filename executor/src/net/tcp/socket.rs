@@ -121,6 +121,8 @@ impl TcpSocket {
     /// });
     /// ```
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
+        // The socket call may fail at once: charged first (see `coop`).
+        crate::coop::charge().await;
         match self.socket.connect(&addr.into()) {
             Ok(()) => {}
             Err(error) if connect_in_progress(&error) => {}
