@@ -19,11 +19,13 @@
 //! | mechanism | `lifo.rs` | the LIFO cell: a worker's next task, stealable |
 //! | mechanism | `registry.rs` | every live task's waker, for shutdown |
 //! | mechanism | `blocking.rs` | the `spawn_blocking` pool (see its note in design.md) |
+//! | mechanism | `outside_activity.rs` | threads outside the workers polling the runtime's futures (paused time waits for them) |
 //! | shared state | `shared.rs` | the one struct every thread of a runtime shares; [`Handle`]'s declaration |
 //! | shared state | `worker_core.rs` | a worker's core and its queue policy |
 //! | shared state | `elastic.rs` | which workers have a thread: the resize state machine |
 //! | behaviour | `worker.rs` | the worker loop, search, firing timers onto the core |
 //! | behaviour | `park.rs` | the park policy: where and how long a worker sleeps |
+//! | behaviour | `auto_advance.rs` | when a paused clock jumps: the idle decision (transition table, loom-checked) |
 //! | behaviour | `worker_thread.rs` | starting worker threads, `block_in_place`'s hand-off |
 //! | behaviour | `retire.rs` | resizing: starting workers, retiring them and moving their timers |
 //! | behaviour | `block_on.rs` | blocking a thread on a future |
@@ -36,6 +38,7 @@
 //! The thread-local context (`context.rs`, one layer above shared state) is the only
 //! place that reads "the current runtime".
 
+pub(crate) mod auto_advance;
 mod block_on;
 mod blocking;
 mod cgroup;
@@ -50,6 +53,7 @@ mod lifo;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;
+mod outside_activity;
 mod park;
 mod parker;
 mod parking;
@@ -508,9 +512,8 @@ impl Builder {
     /// `block_on` did were [`time::pause`](crate::time::pause) (tokio's
     /// `start_paused`, used by `#[tokio::test(start_paused = true)]`).
     ///
-    /// # Panics
-    /// `build` panics if this is set on a multi-thread builder: paused time needs
-    /// a current-thread runtime.
+    /// Works on both flavours: the clock jumps to the next deadline only when
+    /// the whole runtime is idle (see [`time::pause`](crate::time::pause)).
     ///
     /// # Examples
     /// ```
@@ -551,10 +554,6 @@ impl Builder {
             .max(workers);
         let queues: Vec<Worker<_>> = (0..max).map(|_| Worker::new_fifo()).collect();
         let stealers = queues.iter().map(Worker::stealer).collect();
-        assert!(
-            !(self.start_paused && self.flavor == Flavor::MultiThread),
-            "ticktock: `start_paused` requires a current-thread runtime (`Builder::new_current_thread`)"
-        );
         let parking = Arc::new(Parking::new(max)?);
         let mut shared = Shared::new(
             self.flavor,

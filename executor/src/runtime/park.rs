@@ -5,8 +5,8 @@
 //! [`park`]: announce the worker as parked (`idle.rs`), re-check everything that
 //! could give it work, then sleep in the mio poller if it is free (publishing the
 //! deadline it sleeps until, `poller_deadline.rs`) or else on the worker's condition
-//! variable, never longer than [`park_timeout`] allows. Also the current-thread
-//! flavor's auto-advance of paused time.
+//! variable, never longer than [`park_timeout`] allows. Under paused time it asks
+//! `auto_advance.rs` first whether to jump the clock instead.
 //!
 //! # Invariants
 //! - Every park sleeps no later than the earliest deadline of all stores that the
@@ -18,11 +18,12 @@
 
 use std::time::Duration;
 
-use ticktock_timer::{Nanos, NO_DEADLINE};
+use ticktock_timer::Nanos;
 
+use super::auto_advance::{before_sleep, Next};
 use super::driver::timeout_until;
 use super::idle::Woke;
-use super::shared::{Flavor, Shared};
+use super::shared::Shared;
 use crate::context::WorkerContext;
 
 /// How long a parked worker that saw a task sitting in a busy worker's LIFO cell
@@ -89,19 +90,11 @@ fn park_announced(
     main_woken: &dyn Fn() -> bool,
 ) -> Woke {
     let parking = &shared.parking;
-    if shared.timers.clock.is_paused() && shared.flavor == Flavor::CurrentThread {
-        // Paused time and nothing to run: jump to the next deadline instead of
-        // sleeping (auto-advance). With no deadline pending, park as usual.
-        let earliest = shared.timers.earliest();
-        // A blocking job in flight runs in real time and may be what the runtime
-        // waits for: no jump until it ends (it unparks us then).
-        if earliest != NO_DEADLINE
-            && !must_stay_awake(shared, main_woken)
-            && !shared.blocking.has_jobs_in_flight()
-        {
-            shared.timers.clock.advance_to(earliest);
-            return parking.idle.transition_from_parked(index);
-        }
+    if shared.timers.clock.is_paused()
+        && before_sleep(shared, &|| must_stay_awake(shared, main_woken)) == Next::Run
+    {
+        // Paused time: work found, or the clock jumped (see `auto_advance.rs`).
+        return parking.idle.transition_from_parked(index);
     }
     if must_stay_awake(shared, main_woken) {
         return parking.idle.transition_from_parked(index);

@@ -10,6 +10,7 @@
 //! | `timers` | one timer store per worker plus one for other threads | see `timers.rs` |
 //! | `registry` | every live task's waker, for shutdown | spawn inserts, tasks remove themselves |
 //! | `blocking` | the `spawn_blocking` pool | anyone |
+//! | `outside` | threads outside the workers polling this runtime's futures now | `block_on` callers, `block_in_place`; auto-advance reads it |
 //! | `idle_cores` | cores not driven by any thread (current-thread flavor between `block_on` calls) | `block_on`, shutdown |
 //! | `threads` | count of worker threads alive, for shutdown to wait on | worker threads at start and exit |
 //! | `draining` | set once by a graceful shutdown; listeners stop accepting | `shutdown_timeout` sets, listeners read |
@@ -33,6 +34,7 @@ use super::blocking::BlockingPool;
 use super::counters::WorkerCounters;
 use super::elastic::Elastic;
 use super::lifo::LifoCell;
+use super::outside_activity::OutsideActivity;
 use super::parking::Parking;
 use super::registry::Registry;
 use super::timers::Timers;
@@ -100,6 +102,9 @@ pub(crate) struct Shared {
     pub(crate) timers: Timers,
     pub(crate) registry: Registry,
     pub(crate) blocking: BlockingPool,
+    /// Threads outside the workers that poll this runtime's futures now (paused
+    /// time does not jump while there are any).
+    pub(crate) outside: OutsideActivity,
     // Boxed: a core moves between threads and in and out of this list, and a
     // pointer moves cheaper than the core itself.
     #[allow(clippy::vec_box)]
@@ -137,6 +142,7 @@ impl Shared {
             timers,
             registry: Registry::new(workers.next_power_of_two() * 4),
             blocking: BlockingPool::new(max_blocking_threads),
+            outside: OutsideActivity::new(),
             idle_cores: Mutex::new(Vec::new()),
             counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
             thread_name,
