@@ -286,8 +286,8 @@ fn instant_outside_a_runtime_tracks_the_wall_clock() {
     drop(paused);
 }
 
-/// Issue 10, section 2: a multi-thread runtime cannot pause, so inside it (on a
-/// worker and in `block_on`) `Instant::now()` is the real clock.
+/// Issue 10, section 2: a multi-thread runtime that never paused reads the real
+/// clock inside it (on a worker and in `block_on`), even after another runtime paused.
 #[test]
 fn instant_in_a_multi_thread_runtime_is_real_time() {
     let paused = ticktock::Builder::new_current_thread().build().unwrap();

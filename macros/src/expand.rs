@@ -146,16 +146,14 @@ fn wrap(kind: Kind, options: &Options, function: ItemFn) -> TokenStream {
     };
     // The runtime code takes the span of the function's name, so that an error in
     // it (say, a wrong `crate` path) is reported on the user's function.
-    let pause = options
-        .start_paused
-        .then(|| quote_spanned!(name.span()=> #krate::time::pause();));
+    let pause = options.start_paused.then(|| quote!(.start_paused(true)));
     let run = quote_spanned! {name.span()=>
         let runtime = #krate::Builder::#constructor()
             #workers
+            #pause
             .build()
             .expect(#BUILD_FAILED);
         runtime.block_on(async {
-            #pause
             #body().await
         })
     };

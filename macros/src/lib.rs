@@ -9,7 +9,7 @@
 //! | --- | --- | --- |
 //! | `flavor` | `"multi_thread"`, `"current_thread"` | `main`: `"multi_thread"`; `test`: `"current_thread"` |
 //! | `worker_threads` | an integer, at least 1; only with `"multi_thread"` | one worker per core |
-//! | `start_paused` | `false` (`true` needs `flavor = "current_thread"`) | `false` |
+//! | `start_paused` | `true`, `false` (either flavor) | `false` |
 //! | `crate` | a path in a string, for crates that re-export ticktock | `"::ticktock"` |
 //!
 //! Misuse (a non-async function, arguments, an unknown option, a value of the wrong
@@ -82,10 +82,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// - `flavor = "current_thread"` (default) or `flavor = "multi_thread"`;
 /// - `worker_threads = N` (needs `flavor = "multi_thread"`, `N >= 1`);
-/// - `start_paused = true` starts the body with time paused
-///   (`ticktock::time::pause`): sleeps and timeouts complete
-///   instantly and deterministically as the clock jumps to each next deadline. Only
-///   with the current-thread flavor (the default for tests);
+/// - `start_paused = true` starts the runtime with time paused
+///   (`Builder::start_paused`, see `ticktock::time::pause`): sleeps and timeouts
+///   complete instantly and deterministically as the clock jumps to each next
+///   deadline when the runtime is idle. With either flavor;
 /// - `crate = "path::to::ticktock"` when ticktock is reached through a re-export.
 ///
 /// Other attributes, such as `#[should_panic]` or `#[ignore]`, go on as usual.

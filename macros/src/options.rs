@@ -71,8 +71,8 @@ pub(crate) struct Options {
     pub(crate) worker_threads: Option<usize>,
     /// Where the runtime lives: `::ticktock` unless `crate = "..."` says otherwise.
     pub(crate) crate_path: syn::Path,
-    /// Whether the body starts with time paused (`time::pause`); only with
-    /// [`Flavor::CurrentThread`].
+    /// Whether the runtime starts with time paused (`Builder::start_paused`), on
+    /// either flavor.
     pub(crate) start_paused: bool,
 }
 
@@ -176,7 +176,7 @@ impl Options {
         // The `worker_threads` option, kept to point at it if the flavor forbids it.
         let mut worker_threads: Option<(usize, &RawOption)> = None;
         let mut crate_path: Option<syn::Path> = None;
-        // The `start_paused = true` option, kept to point at it if the flavor forbids it.
+        // The `start_paused = true` option (any flavor: paused time works on both).
         let mut start_paused: Option<&RawOption> = None;
 
         for option in &raw {
@@ -222,15 +222,6 @@ impl Options {
                 )
             };
             errors.push(syn::Error::new_spanned(option.pair(), message));
-        }
-
-        if let (Some(option), Flavor::MultiThread) = (start_paused, flavor) {
-            errors.push(syn::Error::new_spanned(
-                option.pair(),
-                "`start_paused = true` needs the current-thread runtime (virtual time jumps \
-                 only when the runtime's single thread is idle); add \
-                 `flavor = \"current_thread\"`",
-            ));
         }
 
         let crate_path = match crate_path {
@@ -289,7 +280,7 @@ fn parse_worker_threads(value: &Expr) -> syn::Result<usize> {
     }
 }
 
-/// `start_paused = bool`: whether the body starts with `time::pause()`.
+/// `start_paused = bool`: whether the runtime starts with its clock paused.
 fn parse_start_paused(option: &RawOption) -> syn::Result<bool> {
     match literal(&option.value) {
         Some(Lit::Bool(paused)) => Ok(paused.value),

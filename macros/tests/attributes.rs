@@ -124,3 +124,24 @@ async fn start_paused_true_runs_on_virtual_time() {
     assert_eq!(deadline - start, std::time::Duration::from_secs(3600));
     assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
 }
+
+#[ticktock::test(flavor = "multi_thread", worker_threads = 2, start_paused = true)]
+async fn start_paused_true_on_multi_thread_runs_on_virtual_time() {
+    use std::time::Duration;
+    let real = std::time::Instant::now();
+    let start = ticktock::time::Instant::now();
+    // Tasks on both workers, each sleeping a different virtual hour count.
+    let tasks: Vec<_> = (1..=4u64)
+        .map(|hours| {
+            ticktock::spawn(async move {
+                ticktock::time::sleep(Duration::from_secs(3600 * hours)).await;
+                start.elapsed()
+            })
+        })
+        .collect();
+    for (hours, task) in (1..=4u64).zip(tasks) {
+        assert_eq!(task.await.unwrap(), Duration::from_secs(3600 * hours));
+    }
+    assert_eq!(start.elapsed(), Duration::from_secs(4 * 3600));
+    assert!(real.elapsed() < Duration::from_secs(5));
+}

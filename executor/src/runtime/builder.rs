@@ -440,9 +440,8 @@ impl Builder {
     /// `block_on` did were [`time::pause`](crate::time::pause) (tokio's
     /// `start_paused`, used by `#[tokio::test(start_paused = true)]`).
     ///
-    /// # Panics
-    /// `build` panics if this is set on a multi-thread builder: paused time needs
-    /// a current-thread runtime.
+    /// Works on both flavours: the clock jumps to the next deadline only when
+    /// the whole runtime is idle (see [`time::pause`](crate::time::pause)).
     ///
     /// # Examples
     /// ```
@@ -475,10 +474,6 @@ impl Builder {
             cgroup::env_workers(),
             self.worker_threads,
             available,
-        );
-        assert!(
-            !(self.start_paused && self.flavor == Flavor::MultiThread),
-            "ticktock: `start_paused` requires a current-thread runtime (`Builder::new_current_thread`)"
         );
         let max_workers = self
             .max_worker_threads

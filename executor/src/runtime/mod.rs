@@ -6,7 +6,7 @@
 //! - `scheduler/`: the worker loop, a worker's core and LIFO cell, parking and waking
 //!   workers, worker threads, `block_on`;
 //! - `timers/`: the per-worker timer stores, firing and stealing due timers, the
-//!   clock, the leak report;
+//!   clock and when a paused clock jumps, the leak report;
 //! - `driver/`: the mio poller one parked worker sleeps in, the earlier-deadline
 //!   wake-up, the timerfd wait;
 //! - `elastic/`: which workers have a thread, resizing, retiring (and migrating a
@@ -39,5 +39,4 @@ pub use runtime::Runtime;
 pub use shared::Handle;
 pub use timers::leak_report::TimerSite;
 
-pub(crate) use shared::Flavor;
 pub(crate) use tasks::task_wrapper::TaskFuture;

@@ -10,6 +10,7 @@
 //! | `timers` | one timer store per worker plus one for other threads | see `timers/stores.rs` |
 //! | `registry` | every live task's waker, for shutdown | spawn inserts, tasks remove themselves |
 //! | `blocking` | the `spawn_blocking` pool | anyone |
+//! | `outside` | threads outside the workers polling this runtime's futures now | `block_on` callers, `block_in_place`; auto-advance reads it |
 //! | `idle_cores` | cores not driven by any thread (current-thread flavor between `block_on` calls) | `block_on`, shutdown |
 //! | `threads` | count of worker threads alive, for shutdown to wait on | worker threads at start and exit |
 //! | `draining` | set once by a graceful shutdown; listeners stop accepting | `shutdown_timeout` sets, listeners read |
@@ -41,6 +42,7 @@ use crate::runtime::scheduler::lifo_cell::LifoCell;
 use crate::runtime::scheduler::wake_workers::Parking;
 use crate::runtime::tasks::blocking_pool::BlockingPool;
 use crate::runtime::tasks::registry::Registry;
+use crate::runtime::timers::outside_activity::OutsideActivity;
 use crate::runtime::timers::stores::Timers;
 // For `ANY_RUNTIME_SHUT_DOWN`: a `static`, which loom's atomics cannot be (as in clock.rs).
 use std::sync::atomic::AtomicBool as StaticAtomicBool;
@@ -127,6 +129,9 @@ pub(crate) struct Shared {
     pub(crate) timers: Timers,
     pub(crate) registry: Registry,
     pub(crate) blocking: BlockingPool,
+    /// Threads outside the workers that poll this runtime's futures now (paused
+    /// time does not jump while there are any).
+    pub(crate) outside: OutsideActivity,
     // Boxed: a core moves between threads and in and out of this list, and a
     // pointer moves cheaper than the core itself.
     #[allow(clippy::vec_box)]
@@ -230,6 +235,7 @@ impl Shared {
             timers,
             registry: Registry::new(workers.next_power_of_two() * 4),
             blocking: BlockingPool::new(max_blocking_threads),
+            outside: OutsideActivity::new(),
             idle_cores: Mutex::new(Vec::new()),
             counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
             thread_name,

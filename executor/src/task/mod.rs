@@ -136,5 +136,7 @@ where
     F: FnOnce() -> R,
 {
     crate::runtime::scheduler::threads::hand_off_core();
+    // Paused time must not jump while `f` runs: no worker sees this thread.
+    let _counted = crate::runtime::timers::auto_advance::OutsideGuard::enter_current();
     crate::context::outside_async_context(f)
 }

@@ -13,8 +13,8 @@
 //!   clock measures from a process epoch that is a real `std` instant), so
 //!   [`Instant::from_std`] and [`Instant::into_std`] are free and exact, and a
 //!   deadline round-trips: `sleep_until(x).deadline() == x`.
-//! - Outside any runtime, in a runtime whose clock was never paused, and in a
-//!   multi-thread runtime (which cannot pause), `Instant::now()` is the real clock.
+//! - Outside any runtime, and in a runtime whose clock runs (never paused, or
+//!   resumed), `Instant::now()` is the real clock.
 //! - `now()` takes no lock: one relaxed load of a process-wide flag while no
 //!   runtime ever paused time, else one thread-local look-up and the clock's atomics.
 //!

@@ -4,6 +4,9 @@
 //! - The thread parker of a `block_on` caller that does not drive a core (any caller
 //!   on a multi-thread runtime; a second concurrent caller on a current-thread one):
 //!   the future's waker unparks the thread.
+//! - Paused time: such a caller is counted in the runtime's outside activity
+//!   while its main future is woken or being polled (`timers/outside_activity.rs`), so
+//!   the clock does not jump under it.
 //! - The current-thread flavor's loop: the caller takes the runtime's only core and
 //!   runs the worker loop with the main future as an extra, always-first task; the
 //!   main future's waker unparks worker 0 wherever it parks (poller or condvar).
@@ -27,6 +30,8 @@ use crate::runtime::scheduler::core::Core;
 use crate::runtime::scheduler::worker_loop::{self, Exit, MainFuture};
 use crate::runtime::shared::Flavor;
 use crate::runtime::shared::Handle;
+use crate::runtime::timers::auto_advance::outside_went_quiet;
+use crate::runtime::timers::outside_activity::{CountedMain, Left, Sleep};
 
 /// Runs `future` to completion on this thread. See `Runtime::block_on`.
 pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
@@ -38,7 +43,7 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
         }
     }
     let _enter = context::enter(handle.clone(), None);
-    park_on(future)
+    park_on_counted(handle, future)
 }
 
 /// The waker of a `block_on` main future: a "woken" flag, and whom to wake when it
@@ -52,6 +57,13 @@ struct MainWaker {
 enum Sleeper {
     /// In [`park_on`]: a plain thread park.
     Thread(Thread),
+    /// In [`park_on_counted`]: a thread park, counted in `handle`'s outside
+    /// activity while woken or polling (`main` replaces the `woken` flag).
+    Counted {
+        thread: Thread,
+        handle: Handle,
+        main: CountedMain,
+    },
     /// Driving a current-thread core: worker `worker`'s parker, wherever it parks
     /// (poller or condvar).
     Worker { handle: Handle, worker: usize },
@@ -68,7 +80,10 @@ impl MainWaker {
 
     /// Takes the "woken" flag down. Returns `true` if it was up.
     fn take_woken(&self) -> bool {
-        self.woken.swap(false, Ordering::SeqCst)
+        match &self.sleeper {
+            Sleeper::Counted { main, .. } => main.take_woken(),
+            _ => self.woken.swap(false, Ordering::SeqCst),
+        }
     }
 }
 
@@ -78,9 +93,21 @@ impl Wake for MainWaker {
     }
 
     fn wake_by_ref(self: &StdArc<Self>) {
+        if let Sleeper::Counted {
+            thread,
+            handle,
+            main,
+        } = &self.sleeper
+        {
+            if main.wake(&handle.shared.outside) {
+                thread.unpark();
+            }
+            return;
+        }
         if !self.woken.swap(true, Ordering::SeqCst) {
             match &self.sleeper {
                 Sleeper::Thread(thread) => thread.unpark(),
+                Sleeper::Counted { .. } => unreachable!("handled above"),
                 Sleeper::Worker { handle, worker } => handle.shared.parking.unpark(*worker),
             }
         }
@@ -100,6 +127,58 @@ fn park_on<F: Future>(future: F) -> F::Output {
             }
         } else {
             std::thread::park();
+        }
+    }
+}
+
+/// [`park_on`] for a caller in `handle`'s runtime, counted in its outside activity
+/// while the future is woken or being polled (see `timers/outside_activity.rs`).
+fn park_on_counted<F: Future>(handle: &Handle, future: F) -> F::Output {
+    let mut future = pin!(future);
+    let waker_state = StdArc::new(MainWaker {
+        woken: AtomicBool::new(false),
+        sleeper: Sleeper::Counted {
+            thread: std::thread::current(),
+            handle: handle.clone(),
+            main: CountedMain::new(&handle.shared.outside),
+        },
+    });
+    let Sleeper::Counted { main, .. } = &waker_state.sleeper else {
+        unreachable!("built as counted above")
+    };
+    // Counted out when the future completes or its poll unwinds.
+    let _finish = FinishCounted { handle, main };
+    let waker = Waker::from(waker_state.clone());
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if waker_state.take_woken() {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            continue;
+        }
+        match main.try_sleep(&handle.shared.outside) {
+            Sleep::PollAgain => {}
+            Sleep::Park(left) => {
+                if left == Some(Left::NoneActive) {
+                    outside_went_quiet(&handle.shared);
+                }
+                std::thread::park();
+            }
+        }
+    }
+}
+
+/// Counts a [`park_on_counted`] caller out when dropped (also on unwind).
+struct FinishCounted<'a> {
+    handle: &'a Handle,
+    main: &'a CountedMain,
+}
+
+impl Drop for FinishCounted<'_> {
+    fn drop(&mut self) {
+        if self.main.finish(&self.handle.shared.outside) == Some(Left::NoneActive) {
+            outside_went_quiet(&self.handle.shared);
         }
     }
 }

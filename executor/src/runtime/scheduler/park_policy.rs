@@ -5,8 +5,8 @@
 //! [`park`]: announce the worker as parked (`scheduler/parked_and_searching.rs`), re-check
 //! everything that could give it work, then sleep in the mio poller if it is free
 //! (publishing the deadline it sleeps until, `driver/earlier_deadline.rs`) or else on the
-//! worker's condition variable, never longer than [`park_timeout`] allows. Also the
-//! current-thread flavor's auto-advance of paused time.
+//! worker's condition variable, never longer than [`park_timeout`] allows. Under paused
+//! time it asks `timers/auto_advance.rs` first whether to jump the clock instead.
 //!
 //! # Invariants
 //! - Every park sleeps no later than the earliest deadline of all stores that the
@@ -18,12 +18,13 @@
 
 use std::time::Duration;
 
-use ticktock_timer::{Nanos, NO_DEADLINE};
+use ticktock_timer::Nanos;
 
 use crate::context::WorkerContext;
 use crate::runtime::driver::poller::timeout_until;
 use crate::runtime::scheduler::parked_and_searching::Woke;
-use crate::runtime::shared::{Flavor, Shared};
+use crate::runtime::shared::Shared;
+use crate::runtime::timers::auto_advance::{before_sleep, Next};
 
 /// How long a parked worker that saw a task sitting in a busy worker's LIFO cell
 /// waits before looking again (and taking it, if that worker is still inside the
@@ -89,19 +90,11 @@ fn park_announced(
     main_woken: &dyn Fn() -> bool,
 ) -> Woke {
     let parking = &shared.parking;
-    if shared.timers.clock.is_paused() && shared.flavor == Flavor::CurrentThread {
-        // Paused time and nothing to run: jump to the next deadline instead of
-        // sleeping (auto-advance). With no deadline pending, park as usual.
-        let earliest = shared.timers.earliest();
-        // A blocking job in flight runs in real time and may be what the runtime
-        // waits for: no jump until it ends (it unparks us then).
-        if earliest != NO_DEADLINE
-            && !must_stay_awake(shared, main_woken)
-            && !shared.blocking.has_jobs_in_flight()
-        {
-            shared.timers.clock.advance_to(earliest);
-            return parking.idle.transition_from_parked(index);
-        }
+    if shared.timers.clock.is_paused()
+        && before_sleep(shared, &|| must_stay_awake(shared, main_woken)) == Next::Run
+    {
+        // Paused time: work found, or the clock jumped (see `timers/auto_advance.rs`).
+        return parking.idle.transition_from_parked(index);
     }
     if must_stay_awake(shared, main_woken) {
         return parking.idle.transition_from_parked(index);

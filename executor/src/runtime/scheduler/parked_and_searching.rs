@@ -43,7 +43,7 @@
 //! waking wakers or running user code.
 
 use crate::loom::lock;
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::Mutex;
 
 /// How a worker left the parked set ([`Idle::transition_from_parked`]).
@@ -65,6 +65,10 @@ pub(crate) struct Idle {
     num_parked: AtomicUsize,
     /// Workers awake and looking for work.
     num_searching: AtomicUsize,
+    /// Parks so far (bumped under the lock by `transition_to_parked`): two reads
+    /// that agree, with every worker parked at both, prove no worker ran between
+    /// them (auto-advance, `timers/auto_advance.rs`).
+    parks: AtomicU64,
 }
 
 impl Idle {
@@ -73,6 +77,7 @@ impl Idle {
             sleepers: Mutex::new(Vec::with_capacity(workers)),
             num_parked: AtomicUsize::new(0),
             num_searching: AtomicUsize::new(0),
+            parks: AtomicU64::new(0),
         }
     }
 
@@ -129,6 +134,7 @@ impl Idle {
         );
         sleepers.push(worker);
         self.num_parked.store(sleepers.len(), Ordering::SeqCst);
+        self.parks.fetch_add(1, Ordering::Relaxed);
         drop(sleepers);
         crate::loom::sync::atomic::fence(Ordering::SeqCst);
         last_searcher
@@ -150,6 +156,20 @@ impl Idle {
             }
             None => Woke::ByUnpark,
         }
+    }
+
+    /// Number of parked workers, read without the lock.
+    pub(crate) fn parked_count(&self) -> usize {
+        self.num_parked.load(Ordering::SeqCst)
+    }
+
+    /// Runs `decide` with the parked set locked, given the number of parked
+    /// workers and the parks so far: meanwhile no unparker can take a worker out
+    /// of the set, so a wake is ordered before the decision or after it
+    /// (auto-advance, `timers/auto_advance.rs`).
+    pub(crate) fn with_parked_locked<R>(&self, decide: impl FnOnce(usize, u64) -> R) -> R {
+        let sleepers = lock(&self.sleepers);
+        decide(sleepers.len(), self.parks.load(Ordering::Relaxed))
     }
 
     fn is_parked_hint(&self) -> bool {

@@ -2,10 +2,13 @@
 //! their deadlines are measured on, and the leak report.
 //!
 //! Files (docs/design.md, section 0): the store cells, and firing and stealing due
-//! timers (`stores.rs`), the clock, real or paused (`clock.rs`), live timers by
-//! creation site (`leak_report.rs`). The data structures themselves are the
+//! timers (`stores.rs`), the clock, real or paused (`clock.rs`), when a paused clock may
+//! jump (`auto_advance.rs`) and the outside threads it waits for
+//! (`outside_activity.rs`), live timers by creation site (`leak_report.rs`). The data structures themselves are the
 //! `ticktock-timer` crate's.
 
+pub(crate) mod auto_advance;
 pub(crate) mod clock;
 pub(crate) mod leak_report;
+pub(crate) mod outside_activity;
 pub(crate) mod stores;
