@@ -51,6 +51,11 @@ pub(crate) fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
     with_budget_set(UNLIMITED, f)
 }
 
+/// Whether the current poll has budget left (`true` outside task polls).
+pub(crate) fn has_budget_remaining() -> bool {
+    BUDGET.try_with(|budget| budget.get() != 0).unwrap_or(true)
+}
+
 /// Spends one unit of budget. Returns `Pending` (after waking the task so it is
 /// polled again soon) when the budget is exhausted.
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {

@@ -44,6 +44,7 @@ mod config;
 mod counters;
 mod driver;
 mod elastic;
+mod flavor;
 mod handle;
 mod idle;
 mod lifo;
@@ -61,6 +62,8 @@ pub(crate) mod shared;
 mod sites;
 mod spawn;
 pub(crate) mod timers;
+#[cfg(feature = "tokio-compat")]
+mod tokio_compat;
 pub(crate) mod worker;
 pub(crate) mod worker_core;
 pub(crate) mod worker_thread;
@@ -71,6 +74,7 @@ use std::time::Duration;
 
 use crossbeam_deque::Worker;
 
+pub use flavor::{RuntimeFlavor, TryCurrentError};
 pub use handle::EnterGuard;
 pub use metrics::{RuntimeMetrics, TimerMetrics, WorkerMetrics};
 pub use shared::Handle;

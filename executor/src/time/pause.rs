@@ -15,7 +15,7 @@ use crate::runtime::Handle;
 
 #[track_caller]
 fn current_thread_handle(what: &str) -> Handle {
-    let Some(handle) = Handle::try_current() else {
+    let Ok(handle) = Handle::try_current() else {
         panic!("ticktock: `time::{what}` called outside a ticktock runtime");
     };
     if handle.shared.flavor != Flavor::CurrentThread {
