@@ -30,6 +30,8 @@ use crate::loom::sync::atomic::{AtomicBool, Ordering};
 
 /// Runs `future` to completion on this thread. See `Runtime::block_on`.
 pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
+    #[cfg(feature = "tokio-compat")]
+    let _tokio = crate::compat::enter(handle.shared.config.tokio_compat);
     let _block_on = context::enter_block_on();
     if handle.shared.flavor == Flavor::CurrentThread {
         let core = lock(&handle.shared.idle_cores).pop();
