@@ -84,6 +84,14 @@ pub use ticktock_executor::hyper;
 #[cfg(feature = "http")]
 pub use ticktock_executor::serve;
 
+/// The tokio bridge (feature `tokio-compat`): a small tokio runtime whose handle is
+/// current on ticktock's threads, for libraries that call tokio's runtime themselves.
+#[cfg(feature = "tokio-compat")]
+pub use ticktock_executor::compat;
+
+// `task_local!`, as tokio's (its keys are `ticktock::task::LocalKey`).
+pub use ticktock_executor::task_local;
+
 // The attribute macros; their docs and examples come from `ticktock-macros`.
 #[cfg(feature = "macros")]
 pub use ticktock_macros::{main, test};

@@ -312,7 +312,7 @@ fn spawn_blocking_runs_off_the_workers() {
 
 #[test]
 fn handle_current_and_enter() {
-    assert!(ticktock::Handle::try_current().is_none());
+    assert!(ticktock::Handle::try_current().is_err());
     let rt = runtime(1);
     {
         let _guard = rt.enter();
@@ -320,7 +320,7 @@ fn handle_current_and_enter() {
         let task = ticktock::spawn(async { 2 });
         assert_eq!(handle.block_on(task).unwrap(), 2);
     }
-    assert!(ticktock::Handle::try_current().is_none());
+    assert!(ticktock::Handle::try_current().is_err());
 }
 
 #[test]

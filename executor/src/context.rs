@@ -122,12 +122,10 @@ impl Drop for EnterGuard {
     }
 }
 
-/// The current runtime's handle, if any.
-pub(crate) fn current_handle() -> Option<Handle> {
-    CONTEXT
-        .try_with(|ctx| ctx.handle.borrow().clone())
-        .ok()
-        .flatten()
+/// The current runtime's handle (`None` outside a runtime), or an error while the
+/// thread is being torn down (its context is gone).
+pub(crate) fn try_current_handle() -> Result<Option<Handle>, std::thread::AccessError> {
+    CONTEXT.try_with(|ctx| ctx.handle.borrow().clone())
 }
 
 /// Runs `f` with this thread's context, or with `None` while the thread is being

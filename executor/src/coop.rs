@@ -78,6 +78,11 @@ pub(crate) async fn charge() {
     std::future::poll_fn(poll_proceed).await
 }
 
+/// Whether the current poll has budget left (`true` outside task polls).
+pub(crate) fn has_budget_remaining() -> bool {
+    BUDGET.try_with(|budget| budget.get() != 0).unwrap_or(true)
+}
+
 /// Spends one unit of budget. Returns `Pending` (after waking the task so it is
 /// polled again soon) when the budget is exhausted.
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {

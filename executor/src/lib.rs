@@ -42,6 +42,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "tokio-compat")]
+pub mod compat;
 mod context;
 mod coop;
 #[cfg(feature = "hyper")]

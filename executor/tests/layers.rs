@@ -160,8 +160,12 @@ fn paths(code: &str) -> Vec<(usize, &str, Vec<String>)> {
         while let Some(at) = code[search..].find(head) {
             let start = search + at;
             search = start + head.len();
+            // `$crate::...` is a macro's output, resolved where the macro is used: not
+            // an import of this file.
             let before_ok = start == 0
-                || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+                || !(bytes[start - 1].is_ascii_alphanumeric()
+                    || bytes[start - 1] == b'_'
+                    || bytes[start - 1] == b'$');
             if !before_ok || !code[search..].starts_with("::") {
                 continue;
             }

@@ -33,7 +33,7 @@ impl<S: mio::event::Source> PollEvented<S> {
     /// Panics if called outside a ticktock runtime.
     #[track_caller]
     pub(crate) fn new(mut source: S, interest: mio::Interest) -> io::Result<PollEvented<S>> {
-        let Some(handle) = Handle::try_current() else {
+        let Ok(handle) = Handle::try_current() else {
             panic!(
                 "ticktock: an I/O object was created outside a ticktock runtime; create \
                  sockets from a task, from inside `Runtime::block_on`, or after \

@@ -15,7 +15,6 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
-use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{Context, Poll};
 
@@ -35,6 +34,23 @@ pub type OwnedWriteHalf = split::OwnedWriteHalf<UnixStream>;
 /// Halves of two different streams given to [`split::OwnedReadHalf::reunite`].
 pub type ReuniteError = split::ReuniteError<UnixStream>;
 use crate::net::shutting_down_error;
+/// The address of a Unix-domain socket (the standard library's, which the
+/// `local_addr`/`peer_addr` methods here return), under tokio's name
+/// `net::unix::SocketAddr`.
+///
+/// # Examples
+/// ```
+/// use ticktock_executor::net::unix::SocketAddr;
+/// use ticktock_executor::net::UnixStream;
+///
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let (a, _b) = UnixStream::pair().unwrap();
+///     let address: SocketAddr = a.local_addr().unwrap();
+///     assert!(address.is_unnamed());
+/// });
+/// ```
+pub use std::os::unix::net::SocketAddr;
 
 /// A Unix-domain socket server, listening for connections at a path.
 ///

@@ -39,7 +39,8 @@ pub struct Builder {
     auto: Option<std::path::PathBuf>,
     thread_name: String,
     max_blocking_threads: usize,
-    config: config::Config,
+    /// `pub(super)`: `tokio_compat.rs` sets its feature-gated field.
+    pub(super) config: config::Config,
     start_paused: bool,
 }
 

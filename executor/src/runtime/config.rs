@@ -38,6 +38,9 @@ pub(crate) struct Config {
     pub(crate) on_thread_stop: Option<Hook>,
     pub(crate) on_thread_park: Option<Hook>,
     pub(crate) on_thread_unpark: Option<Hook>,
+    /// `Builder::tokio_compat`: enter the tokio bridge on this runtime's threads.
+    #[cfg(feature = "tokio-compat")]
+    pub(crate) tokio_compat: bool,
 }
 
 impl Default for Config {
@@ -50,6 +53,8 @@ impl Default for Config {
             on_thread_stop: None,
             on_thread_park: None,
             on_thread_unpark: None,
+            #[cfg(feature = "tokio-compat")]
+            tokio_compat: true,
         }
     }
 }
@@ -63,19 +68,32 @@ pub(crate) fn run_hook(hook: &Option<Hook>) {
 
 /// Calls `on_thread_start` now and `on_thread_stop` when dropped: held by every
 /// thread the runtime starts (workers, `block_in_place` replacements, blocking
-/// threads) for its whole life.
-pub(crate) struct ThreadHooks<'a>(&'a Config);
+/// threads) for its whole life. With the feature `tokio-compat` it also holds the
+/// tokio bridge's context, entered before the start hook and left after the stop
+/// hook.
+pub(crate) struct ThreadHooks<'a> {
+    config: &'a Config,
+    #[cfg(feature = "tokio-compat")]
+    _tokio: crate::compat::TokioContext,
+}
 
 impl<'a> ThreadHooks<'a> {
     pub(crate) fn start(config: &'a Config) -> ThreadHooks<'a> {
+        #[cfg(feature = "tokio-compat")]
+        let tokio = crate::compat::enter(config.tokio_compat);
         run_hook(&config.on_thread_start);
-        ThreadHooks(config)
+        ThreadHooks {
+            config,
+            #[cfg(feature = "tokio-compat")]
+            _tokio: tokio,
+        }
     }
 }
 
 impl Drop for ThreadHooks<'_> {
     fn drop(&mut self) {
-        run_hook(&self.0.on_thread_stop);
+        // Fields drop after this body: the tokio context outlives the stop hook.
+        run_hook(&self.config.on_thread_stop);
     }
 }
 

@@ -34,22 +34,23 @@ impl Handle {
     #[track_caller]
     pub fn current() -> Handle {
         match Handle::try_current() {
-            Some(handle) => handle,
-            None => panic!(
+            Ok(handle) => handle,
+            Err(_) => panic!(
                 "ticktock: `Handle::current` called outside a ticktock runtime; call it \
                  from a task, from inside `block_on`, or after `Runtime::enter`"
             ),
         }
     }
 
-    /// The handle of the runtime the current thread is in, if any.
+    /// The handle of the runtime the current thread is in, or why there is none
+    /// (tokio's signature).
     ///
     /// # Examples
     /// ```
-    /// assert!(ticktock_executor::Handle::try_current().is_none());
+    /// assert!(ticktock_executor::Handle::try_current().is_err());
     /// ```
-    pub fn try_current() -> Option<Handle> {
-        crate::context::current_handle()
+    pub fn try_current() -> Result<Handle, super::flavor::TryCurrentError> {
+        super::flavor::try_current()
     }
 
     /// Spawns a task on this runtime. After shutdown the returned handle resolves
@@ -133,7 +134,7 @@ impl Handle {
     /// let rt = ticktock_executor::Runtime::new().unwrap();
     /// let handle = rt.handle().clone();
     /// let _guard = handle.enter();
-    /// assert!(ticktock_executor::Handle::try_current().is_some());
+    /// assert!(ticktock_executor::Handle::try_current().is_ok());
     /// ```
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
@@ -289,9 +290,9 @@ impl fmt::Debug for Handle {
 /// let rt = ticktock_executor::Runtime::new().unwrap();
 /// {
 ///     let _guard = rt.enter();
-///     assert!(ticktock_executor::Handle::try_current().is_some());
+///     assert!(ticktock_executor::Handle::try_current().is_ok());
 /// }
-/// assert!(ticktock_executor::Handle::try_current().is_none());
+/// assert!(ticktock_executor::Handle::try_current().is_err());
 /// ```
 pub struct EnterGuard<'a> {
     _inner: crate::context::EnterGuard,

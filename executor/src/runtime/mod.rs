@@ -20,6 +20,7 @@ mod config;
 mod counters;
 pub(crate) mod driver;
 pub(crate) mod elastic;
+mod flavor;
 mod handle;
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -31,8 +32,11 @@ pub(crate) mod scheduler;
 pub(crate) mod shared;
 pub(crate) mod tasks;
 pub(crate) mod timers;
+#[cfg(feature = "tokio-compat")]
+mod tokio_compat;
 
 pub use builder::Builder;
+pub use flavor::{RuntimeFlavor, TryCurrentError};
 pub use handle::EnterGuard;
 pub use metrics::{RuntimeMetrics, TimerMetrics, WorkerMetrics};
 pub use runtime::Runtime;

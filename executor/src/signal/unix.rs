@@ -239,7 +239,7 @@ pub struct Signal {
 /// ```
 #[track_caller]
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
-    let Some(handle) = Handle::try_current() else {
+    let Ok(handle) = Handle::try_current() else {
         panic!(
             "ticktock: a signal listener was created outside a ticktock runtime; create \
              it from a task, from inside `Runtime::block_on`, or after `Runtime::enter`"

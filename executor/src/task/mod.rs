@@ -20,10 +20,12 @@
 //! ```
 
 pub(crate) mod abort;
+pub mod coop;
 pub(crate) mod id;
 pub(crate) mod join;
 mod join_set;
 mod local;
+mod task_local;
 mod yield_now;
 
 use std::future::Future;
@@ -35,6 +37,15 @@ pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use local::{spawn_local, LocalEnterGuard, LocalSet, RunUntil};
 pub use yield_now::yield_now;
+
+pub use coop::{consume_budget, unconstrained, Unconstrained};
+pub use task_local::{AccessError, LocalKey};
+
+/// The futures of this module: [`TaskLocalFuture`](futures::TaskLocalFuture), as in
+/// tokio's `task::futures`.
+pub mod futures {
+    pub use super::task_local::TaskLocalFuture;
+}
 
 /// Spawns a future onto the current runtime and returns a handle to its output.
 ///

@@ -40,7 +40,21 @@ mod pause;
 mod sleep;
 mod timeout;
 
-use std::time::Duration;
+/// Re-exported from the standard library, as tokio's `time` module does, so that
+/// `use tokio::time::{self, Duration, Instant}` ports by changing `tokio` to `ticktock`.
+///
+/// # Examples
+/// ```
+/// use ticktock_executor::time::{self, Duration, Instant};
+///
+/// let rt = ticktock_executor::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let start = Instant::now();
+///     time::sleep(Duration::from_millis(1)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(1));
+/// });
+/// ```
+pub use std::time::Duration;
 
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};

@@ -16,8 +16,8 @@ use crate::runtime::Handle;
 #[track_caller]
 fn current_handle(what: &str) -> Handle {
     match Handle::try_current() {
-        Some(handle) => handle,
-        None => panic!("ticktock: `time::{what}` called outside a ticktock runtime"),
+        Ok(handle) => handle,
+        Err(_) => panic!("ticktock: `time::{what}` called outside a ticktock runtime"),
     }
 }
 

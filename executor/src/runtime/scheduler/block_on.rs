@@ -35,6 +35,8 @@ use crate::runtime::timers::outside_activity::{CountedMain, Left, Sleep};
 
 /// Runs `future` to completion on this thread. See `Runtime::block_on`.
 pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
+    #[cfg(feature = "tokio-compat")]
+    let _tokio = crate::compat::enter(handle.shared.config.tokio_compat);
     let _block_on = context::enter_block_on();
     if handle.shared.flavor == Flavor::CurrentThread {
         let core = lock(&handle.shared.idle_cores).pop();

@@ -315,7 +315,7 @@ pub(crate) struct OutsideGuard {
 impl OutsideGuard {
     /// Counts the current thread in, if it is in a runtime.
     pub(crate) fn enter_current() -> OutsideGuard {
-        let handle = Handle::try_current();
+        let handle = Handle::try_current().ok();
         if let Some(handle) = &handle {
             handle.shared.outside.enter();
         }
