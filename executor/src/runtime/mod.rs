@@ -38,6 +38,7 @@
 
 mod block_on;
 mod blocking;
+mod cancel_queue;
 mod cgroup;
 pub(crate) mod clock;
 mod config;
@@ -56,6 +57,9 @@ mod parking;
 mod poller_deadline;
 mod precise;
 mod registry;
+mod remote_cancel;
+#[cfg(all(test, loom))]
+mod remote_cancel_loom;
 mod retire;
 pub(crate) mod shared;
 mod sites;

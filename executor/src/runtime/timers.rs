@@ -27,9 +27,10 @@
 //!
 //! # Ground rules
 //! The owning worker takes its cell's lock for every timer operation of its own tasks;
-//! it is uncontended unless another thread cancels, resets or steals. Other workers
+//! it is uncontended unless another thread resets, polls or steals. Other workers
 //! take it only to steal timers whose `earliest_bound` has passed, and a handle takes it
-//! when its `Sleep` is polled, reset or dropped on another thread.
+//! when its `Sleep` is polled or reset on another thread. A `Sleep` dropped on another
+//! thread does not take it: it queues its key for the owner (`remote_cancel.rs`).
 
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
@@ -38,6 +39,7 @@ use std::task::Waker;
 
 use ticktock_timer::{Nanos, StoreId, TimerStore, MAX_DEADLINE, NO_DEADLINE};
 
+use super::cancel_queue::RemoteCancels;
 use super::clock::Clock;
 use super::parking::Parking;
 use crate::loom::lock;
@@ -143,6 +145,9 @@ pub(crate) struct StoreCell {
     /// it cannot starve the store's owner (a mutex hands the lock to whoever asks
     /// first after an unlock, which is the mover, back within nanoseconds).
     waiters: AtomicUsize,
+    /// Cancels queued by threads other than the owner, and who the owner is
+    /// (`remote_cancel.rs`: a `Sleep` dropped elsewhere never takes this lock).
+    pub(crate) remote: RemoteCancels,
 }
 
 impl StoreCell {
@@ -156,6 +161,7 @@ impl StoreCell {
             forwards: (0..id).map(|_| OnceLock::new()).collect(),
             closed: AtomicBool::new(false),
             waiters: AtomicUsize::new(0),
+            remote: RemoteCancels::new(),
         }
     }
 
@@ -274,21 +280,26 @@ impl StoreCell {
         fired
     }
 
-    /// Fires this store's due timers if its published deadline has passed.
-    /// `wait` says whether to wait for the lock (the owner does) or skip a store
-    /// that another thread is using (thieves do: its holder is making progress).
+    /// Fires this store's due timers if its published deadline has passed, and
+    /// applies the cancels other threads queued (`remote_cancel.rs`).
+    /// `wait` says whether to wait for the lock (the owner does, and claims the
+    /// store for this thread) or skip a store that another thread is using
+    /// (thieves do: its holder is making progress).
     pub(crate) fn fire_due(&self, now: Nanos, wakers: &mut Vec<Waker>, wait: LockWait) -> usize {
-        if self.earliest_bound() > now {
+        if wait == LockWait::Wait {
+            self.claim_ownership();
+        }
+        if self.earliest_bound() > now && !self.queue_wants_lock(wait) {
             return 0;
         }
-        let mut store = match wait {
+        let store = match wait {
             LockWait::Wait => self.lock(),
             LockWait::Skip => match self.store.try_lock() {
                 Ok(guard) => LockedStore { guard, owner: self },
                 Err(_) => return 0,
             },
         };
-        self.expire_locked(&mut store, now, wakers)
+        self.with_queue_applied(store, |store| self.expire_locked(store, now, wakers))
     }
 
     /// Whether the runtime shut down (no thread fires this store's timers now).
@@ -300,6 +311,8 @@ impl StoreCell {
     /// timers fired. The caller wakes the wakers: a `Sleep` still awaited (by a
     /// `block_on` caller) then learns of the shutdown instead of hanging.
     pub(crate) fn drain(&self, wakers: &mut Vec<Waker>) {
+        // Cancels queued before this point are applied; later ones take the lock.
+        self.give_up_ownership();
         let mut store = self.lock();
         self.closed.store(true, Ordering::SeqCst);
         store.drain_wakers(|waker| wakers.push(waker));
