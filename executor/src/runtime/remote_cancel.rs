@@ -163,10 +163,12 @@ impl StoreCell {
 }
 
 /// The store's `cancel` of `key` (its handle let go), traced with its creation site
-/// if it was still armed.
+/// if it was still armed (the site is looked up only when tracing is compiled in).
 fn cancel_entry(store: &mut LockedStore<'_>, key: TimerKey) -> Result<Option<Waker>, Moved> {
+    #[cfg(feature = "tracing")]
     let site = store.label(key);
     let waker = store.cancel(key)?;
+    #[cfg(feature = "tracing")]
     if let (Some(_), Ok(site)) = (&waker, site) {
         crate::trace::timer_cancelled(site);
     }

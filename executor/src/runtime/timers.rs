@@ -37,6 +37,7 @@ use std::panic::Location;
 use std::sync::OnceLock;
 use std::task::Waker;
 
+use crossbeam_utils::CachePadded;
 use ticktock_timer::{Nanos, StoreId, TimerStore, MAX_DEADLINE, NO_DEADLINE};
 
 use super::cancel_queue::RemoteCancels;
@@ -123,7 +124,12 @@ impl DerefMut for LockedStore<'_> {
 
 /// One timer store and its published earliest deadline.
 pub(crate) struct StoreCell {
-    store: Mutex<Store>,
+    /// Cache-padded, which also aligns the whole cell to a cache line pair: in the
+    /// `Arc` holding the cell, the reference counts then sit alone. Every `Sleep`
+    /// holds an `Arc` of its cell, so a `Sleep` dropped on another thread writes
+    /// the count; before, that write landed on the line of this lock's word, and
+    /// the owner's next lock missed the cache.
+    store: CachePadded<Mutex<Store>>,
     /// Lower bound of the store's earliest live deadline; [`NO_DEADLINE`] if none.
     earliest_bound: AtomicU64,
     /// The poller to wake when this store gets an earlier deadline.
@@ -153,7 +159,7 @@ pub(crate) struct StoreCell {
 impl StoreCell {
     fn new(id: u32, parking: Arc<Parking>, clock: Arc<Clock>) -> StoreCell {
         StoreCell {
-            store: Mutex::new(TimerStore::new_labeled(StoreId(id))),
+            store: CachePadded::new(Mutex::new(TimerStore::new_labeled(StoreId(id)))),
             earliest_bound: AtomicU64::new(NO_DEADLINE),
             parking,
             clock,
