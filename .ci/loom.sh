@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Loom model checks: the executor's parking protocol (Parker, Idle, PollerDeadline;
-# executor/src/runtime/loom_tests.rs) and the executor's use of a TimerStore behind a
-# mutex (timer/tests/loom.rs). Prints the wall time of each part and of the whole.
+# executor/src/runtime/loom_tests.rs), the remote-cancel protocol of the timer stores
+# (executor/src/runtime/remote_cancel_loom.rs) and the executor's use of a TimerStore
+# behind a mutex (timer/tests/loom.rs). Prints the wall time of each part and of the whole.
 #
 # Builds into target/loom so the `--cfg loom` build never invalidates the normal one.
 # Release mode (loom explores thousands of executions) with debug assertions on, so

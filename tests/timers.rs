@@ -194,6 +194,50 @@ fn cancel_and_reset_from_another_thread() {
     assert_eq!(total_timers(&rt.metrics(), |t| t.live), 0);
 }
 
+/// A waker that only counts its clones alive (through its `Arc`).
+struct Probe;
+
+impl std::task::Wake for Probe {
+    fn wake(self: Arc<Self>) {}
+}
+
+#[test]
+fn a_sleep_dropped_on_another_thread_is_freed_by_the_owners_next_pass() {
+    // The current-thread runtime's store is owned by the thread inside `block_on`;
+    // a `Sleep` dropped on a plain thread queues its cancel for that owner, whose
+    // timer pass (every few ticks of its loop) applies it and drops the waker.
+    let rt = ticktock::Builder::new_current_thread().build().unwrap();
+    let probe = Arc::new(Probe);
+    let applied = rt.block_on(async {
+        // A few turns of the loop first, so the owner's pass has claimed the store.
+        for _ in 0..200 {
+            ticktock::task::yield_now().await;
+        }
+        let mut sleep = Box::pin(sleep(Duration::from_secs(60)));
+        let waker = std::task::Waker::from(probe.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(sleep.as_mut().poll(&mut cx).is_pending());
+        drop(waker);
+        assert_eq!(Arc::strong_count(&probe), 2, "the entry holds the waker");
+        std::thread::spawn(move || drop(sleep)).join().unwrap();
+        // Not applied by the dropping thread: the store has an owner.
+        let queued = Arc::strong_count(&probe) == 2;
+        for _ in 0..10_000 {
+            if Arc::strong_count(&probe) == 1 {
+                return queued;
+            }
+            ticktock::task::yield_now().await;
+        }
+        panic!("the owner's timer passes never applied the queued cancel");
+    });
+    assert!(
+        applied,
+        "the remote drop took the owner's lock instead of queueing"
+    );
+    assert_eq!(total_timers(&rt.metrics(), |t| t.live), 0);
+    assert_eq!(total_timers(&rt.metrics(), |t| t.slab_len), 0);
+}
+
 #[test]
 fn later_deadlines_never_wake_the_poller_and_earlier_ones_do() {
     let rt = runtime(2);

@@ -63,6 +63,28 @@
 //! | Cancelled     | Free when the last one goes | Free      | Free      |
 //! | Moved         | unchanged                   | unchanged | unchanged |
 //!
+//! A cancel queued by another thread (the executor's remote cancel: a handle dropped on a thread
+//! that does not own the store pushes its key onto the store's queue; the store's owner applies
+//! the queue on its next timer pass, see the executor's `runtime/remote_cancel.rs`). The queue
+//! holds the handle's ownership, so until the key is applied the entry is in a handle-owned state
+//! and every store operation above may reach it; applying is the handle's `cancel`:
+//!
+//! | state \ op    | fire while queued          | migrate while queued | apply the queued key     |
+//! |---------------|----------------------------|----------------------|--------------------------|
+//! | Free          | bug                        | —                    | bug (the queue owns it)  |
+//! | Waiting/heap  | Fired, waker woken (c)     | Moved                | as cancel                |
+//! | Waiting/wheel | — (cascades first)         | Moved                | as cancel                |
+//! | Fired         | bug                        | unchanged            | release                  |
+//! | Cancelled     | bug                        | Free                 | bug (the queue owns it)  |
+//! | Moved         | bug                        | unchanged            | Free, forward (d)        |
+//!
+//! - (c) A spurious wake-up: the task that dropped the handle no longer waits on it.
+//! - (d) The key of the entry's new place goes to the destination store (queued there, or
+//!   cancelled at once if that store has no owner), once the applying thread let go of this
+//!   store's lock. Checked by the model test (`tests/model.rs`, `CancelQueued`/`ApplyQueued`) and
+//!   the executor's loom models (`runtime/remote_cancel_loom.rs`: racing a fire, a steal, a
+//!   retirement, shutdown).
+//!
 //! `insert` makes a Free slot Waiting and places it. "Fire" reaches an entry only through its live
 //! heap element; "cascade" only through the wheel bucket the store is emptying; "surface" is an
 //! early live element reaching the heap top (its entry was reset later): if the real deadline is

@@ -4,6 +4,13 @@
 //! The test plays the part of the executor: handles follow `Moved` answers the way a real handle
 //! would, and `expire` results are compared exactly with "every live timer of that store whose
 //! deadline is `<= now`", so firing early, firing late, losing a timer or firing it twice all fail.
+//!
+//! It also plays the executor's remote cancels (`runtime/remote_cancel.rs`): a handle dropped on
+//! another thread queues its key on the store it last saw (`CancelQueued`), and the entry stays
+//! armed, fires, migrates and drains like any other until the store applies its queue
+//! (`ApplyQueued`: the ordinary `cancel`; a tombstone's key is forwarded to the destination's
+//! queue). A queued timer that fires hands out its waker (a spurious wake-up, expected here), and
+//! none is lost: `finish` applies every queue before checking that the stores are empty.
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -28,6 +35,10 @@ enum Op {
     Poll { handle: Index },
     /// A handle is dropped.
     Cancel { handle: Index },
+    /// A handle is dropped on another thread: its key is queued on the store it last saw.
+    CancelQueued { handle: Index },
+    /// A store applies its queued cancels (its owner's timer pass).
+    ApplyQueued { store: usize },
     /// A handle re-arms at `now + delta`.
     Reset { handle: Index, delta: u64 },
     /// The clock advances and one store fires what is due.
@@ -57,6 +68,8 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (store.clone(), delta.clone()).prop_map(|(store, delta)| Op::Insert { store, delta }),
         3 => any::<Index>().prop_map(|handle| Op::Poll { handle }),
         5 => any::<Index>().prop_map(|handle| Op::Cancel { handle }),
+        3 => any::<Index>().prop_map(|handle| Op::CancelQueued { handle }),
+        2 => store.clone().prop_map(|store| Op::ApplyQueued { store }),
         5 => (any::<Index>(), delta).prop_map(|(handle, delta)| Op::Reset { handle, delta }),
         3 => (store.clone(), advance).prop_map(|(store, advance)| Op::Expire { store, advance }),
         2 => store.clone().prop_map(|store| Op::NextDeadline { store }),
@@ -90,6 +103,8 @@ struct Handle {
 struct Harness {
     stores: Vec<TimerStore<u64>>,
     handles: Vec<Handle>,
+    /// Handles dropped on another thread whose key waits in the queue of store `h.store`.
+    queued: Vec<Handle>,
     now: u64,
     next_waker: u64,
 }
@@ -145,6 +160,7 @@ impl Harness {
                 .map(|i| TimerStore::new(StoreId(i as u32)))
                 .collect(),
             handles: Vec::new(),
+            queued: Vec::new(),
             now: 0,
             next_waker: 0,
         }
@@ -161,10 +177,13 @@ impl Harness {
 
     /// Earliest armed deadline the model has in `store`, ignoring handle `skip`.
     fn model_next(&self, store: usize, skip: Option<usize>) -> Option<u64> {
+        let queued = self.queued.iter().map(|h| (None, h));
         self.handles
             .iter()
             .enumerate()
-            .filter(|(i, h)| h.home == store && Some(*i) != skip)
+            .map(|(i, h)| (Some(i), h))
+            .chain(queued)
+            .filter(|(i, h)| h.home == store && (i.is_none() || *i != skip))
             .filter_map(|(_, h)| match h.timer {
                 Timer::Armed(when) => Some(when),
                 Timer::Fired => None,
@@ -214,6 +233,12 @@ impl Harness {
                 let waker = follow(&mut self.stores, &mut h, |store, key| store.cancel(key));
                 assert_eq!(waker, h.waker, "cancel returned the wrong waker");
             }
+            Op::CancelQueued { handle } if !self.handles.is_empty() => {
+                let i = handle.index(self.handles.len());
+                let h = self.handles.swap_remove(i);
+                self.queued.push(h);
+            }
+            Op::ApplyQueued { store } => self.apply_queued(store),
             Op::Reset { handle, delta } if !self.handles.is_empty() => {
                 let i = handle.index(self.handles.len());
                 let when = self.deadline(delta);
@@ -248,7 +273,8 @@ impl Harness {
                 let fired = self.stores[store].expire(self.now, |w| woken.push(w));
                 let mut expected = Vec::new();
                 let mut due = 0;
-                for h in self.handles.iter_mut().filter(|h| h.home == store) {
+                let all = self.handles.iter_mut().chain(self.queued.iter_mut());
+                for h in all.filter(|h| h.home == store) {
                     if let Timer::Armed(when) = h.timer {
                         if when <= self.now && when < MAX_DEADLINE {
                             due += 1;
@@ -293,7 +319,8 @@ impl Harness {
                     }
                 }
                 let mut expected = 0;
-                for h in self.handles.iter_mut().filter(|h| h.home == from) {
+                let all = self.handles.iter_mut().chain(self.queued.iter_mut());
+                for h in all.filter(|h| h.home == from) {
                     if let Timer::Armed(_) = h.timer {
                         h.home = to;
                         h.owned[to] += 1;
@@ -306,7 +333,8 @@ impl Harness {
                 let mut woken = Vec::new();
                 self.stores[store].drain_wakers(|w| woken.push(w));
                 let mut expected = Vec::new();
-                for h in self.handles.iter_mut().filter(|h| h.home == store) {
+                let all = self.handles.iter_mut().chain(self.queued.iter_mut());
+                for h in all.filter(|h| h.home == store) {
                     if let Timer::Armed(_) = h.timer {
                         expected.extend(h.waker.take());
                         h.timer = Timer::Fired;
@@ -317,7 +345,31 @@ impl Harness {
                 assert_eq!(woken, expected);
             }
             // Handle operations with no handle alive.
-            Op::Poll { .. } | Op::Cancel { .. } | Op::Reset { .. } => {}
+            Op::Poll { .. } | Op::Cancel { .. } | Op::CancelQueued { .. } | Op::Reset { .. } => {}
+        }
+    }
+
+    /// Store `store` applies its queue: each key is cancelled there; a tombstone's cancel frees
+    /// it and forwards the key to the destination's queue (as `Applied::finish` does).
+    fn apply_queued(&mut self, store: usize) {
+        let (mine, others): (Vec<Handle>, Vec<Handle>) = std::mem::take(&mut self.queued)
+            .into_iter()
+            .partition(|h| h.store == store);
+        self.queued = others;
+        for mut h in mine {
+            match self.stores[store].cancel(h.key) {
+                Ok(waker) => {
+                    assert_eq!(h.store, h.home, "a queued key's entry is elsewhere: {h:?}");
+                    assert_eq!(waker, h.waker, "a queued cancel returned the wrong waker");
+                }
+                Err(Moved { store: to, key }) => {
+                    assert_ne!(to.0 as usize, store, "tombstone points at its own store");
+                    h.owned[store] -= 1;
+                    h.store = to.0 as usize;
+                    h.key = key;
+                    self.queued.push(h);
+                }
+            }
         }
     }
 
@@ -327,6 +379,7 @@ impl Harness {
             let live = self
                 .handles
                 .iter()
+                .chain(&self.queued)
                 .filter(|h| h.home == s && matches!(h.timer, Timer::Armed(_)))
                 .count();
             assert_eq!(store.live(), live, "store {s} live count");
@@ -338,7 +391,12 @@ impl Harness {
                 store.stale() <= store.heap_len() / 4 + 1,
                 "store {s} not compacted"
             );
-            let held: usize = self.handles.iter().map(|h| h.owned[s]).sum();
+            let held: usize = self
+                .handles
+                .iter()
+                .chain(&self.queued)
+                .map(|h| h.owned[s])
+                .sum();
             assert!(
                 store.slab_len() >= held,
                 "store {s} freed a slot a handle holds"
@@ -354,6 +412,12 @@ impl Harness {
 
     /// Drops every handle, then checks that both stores end up empty.
     fn finish(mut self) {
+        // Every queue is applied (forwarded keys take one more round per hop).
+        while !self.queued.is_empty() {
+            for store in 0..STORES {
+                self.apply_queued(store);
+            }
+        }
         while let Some(mut h) = self.handles.pop() {
             follow(&mut self.stores, &mut h, |store, key| store.cancel(key));
         }

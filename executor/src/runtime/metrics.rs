@@ -135,6 +135,8 @@ pub struct TimerMetrics {
 pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
     let timer_metrics = |id: usize| {
         let cell = shared.timers.store(id);
+        // Cancels queued by other threads before this call are not live timers.
+        cell.settle();
         let store = cell.lock();
         let stats = store.stats();
         TimerMetrics {

@@ -10,7 +10,9 @@
 //! - Later polls ask the store whether the entry fired, refreshing the waker only if
 //!   it would not wake the same task.
 //! - `reset` re-arms the same entry (no allocation); dropping cancels it in O(1)
-//!   (lazy deletion in the heap).
+//!   (lazy deletion in the heap): on the store's owner at once, from another
+//!   thread through the store's queue of remote cancels, which the owner applies
+//!   on its next timer pass (the dropping thread never takes the owner's lock).
 //!
 //! # Ground rules
 //! A store's lock is held only for the store operation. Wakers that the store hands
@@ -410,7 +412,11 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        self.deregister();
+        // On the store's owner: cancelled under its (uncontended) lock. Elsewhere:
+        // queued for the owner, never taking its lock (`runtime/remote_cancel.rs`).
+        if let Link::Registered(registration) = &self.link {
+            registration.cell.let_go(registration.key);
+        }
     }
 }
 

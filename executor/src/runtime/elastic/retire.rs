@@ -93,6 +93,10 @@ pub(crate) fn retire(shared: &Shared, worker: &WorkerContext) -> Retire {
 pub(crate) fn migrate_timers(shared: &Shared, from: usize) -> usize {
     let timers = &shared.timers;
     let source = timers.store(from);
+    // This thread runs no more timer passes for `from`: cancels from now on take
+    // its lock (and those queued so far are applied), so none waits in its queue
+    // for a pass that never comes. A worker grown back claims it again.
+    source.give_up_ownership();
     let mut moved = 0;
     // Retiring workers start at different survivors.
     let mut turn = from;

@@ -52,6 +52,8 @@ pub(crate) fn timer_sites(shared: &Shared) -> Vec<TimerSite> {
     // `Location` addresses (one per codegen unit).
     let mut sites: HashMap<(&'static str, u32, u32), TimerSite> = HashMap::new();
     for cell in shared.timers.stores() {
+        // A timer cancelled on another thread before this call is not a leak.
+        cell.settle();
         let store = cell.lock();
         store.for_each_waiting(|when, _, location| {
             let due = Duration::from_nanos(when.saturating_sub(now));

@@ -27,21 +27,24 @@
 //!
 //! # Ground rules
 //! The owning worker takes its cell's lock for every timer operation of its own tasks;
-//! it is uncontended unless another thread cancels, resets or steals. Other workers
+//! it is uncontended unless another thread resets, polls or steals. Other workers
 //! take it only to steal timers whose `earliest_bound` has passed, and a handle takes it
-//! when its `Sleep` is polled, reset or dropped on another thread.
+//! when its `Sleep` is polled or reset on another thread. A `Sleep` dropped on another
+//! thread does not take it: it queues its key for the owner (`remote_cancel.rs`).
 
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::OnceLock;
 use std::task::Waker;
 
+use crossbeam_utils::CachePadded;
 use ticktock_timer::{Nanos, StoreId, TimerStore, MAX_DEADLINE, NO_DEADLINE};
 
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
 use crate::runtime::scheduler::wake_workers::Parking;
+use crate::runtime::timers::cancel_queue::RemoteCancels;
 use crate::runtime::timers::clock::Clock;
 
 /// The label every timer entry carries: the `#[track_caller]` site of the
@@ -121,7 +124,12 @@ impl DerefMut for LockedStore<'_> {
 
 /// One timer store and its published earliest deadline.
 pub(crate) struct StoreCell {
-    store: Mutex<Store>,
+    /// Cache-padded, which also aligns the whole cell to a cache line pair: in the
+    /// `Arc` holding the cell, the reference counts then sit alone. Every `Sleep`
+    /// holds an `Arc` of its cell, so a `Sleep` dropped on another thread writes
+    /// the count; before, that write landed on the line of this lock's word, and
+    /// the owner's next lock missed the cache.
+    store: CachePadded<Mutex<Store>>,
     /// Lower bound of the store's earliest live deadline; [`NO_DEADLINE`] if none.
     earliest_bound: AtomicU64,
     /// The poller to wake when this store gets an earlier deadline.
@@ -143,12 +151,15 @@ pub(crate) struct StoreCell {
     /// it cannot starve the store's owner (a mutex hands the lock to whoever asks
     /// first after an unlock, which is the mover, back within nanoseconds).
     waiters: AtomicUsize,
+    /// Cancels queued by threads other than the owner, and who the owner is
+    /// (`remote_cancel.rs`: a `Sleep` dropped elsewhere never takes this lock).
+    pub(crate) remote: RemoteCancels,
 }
 
 impl StoreCell {
     fn new(id: u32, parking: Arc<Parking>, clock: Arc<Clock>) -> StoreCell {
         StoreCell {
-            store: Mutex::new(TimerStore::new_labeled(StoreId(id))),
+            store: CachePadded::new(Mutex::new(TimerStore::new_labeled(StoreId(id)))),
             earliest_bound: AtomicU64::new(NO_DEADLINE),
             parking,
             clock,
@@ -156,6 +167,7 @@ impl StoreCell {
             forwards: (0..id).map(|_| OnceLock::new()).collect(),
             closed: AtomicBool::new(false),
             waiters: AtomicUsize::new(0),
+            remote: RemoteCancels::new(),
         }
     }
 
@@ -274,21 +286,26 @@ impl StoreCell {
         fired
     }
 
-    /// Fires this store's due timers if its published deadline has passed.
-    /// `wait` says whether to wait for the lock (the owner does) or skip a store
-    /// that another thread is using (thieves do: its holder is making progress).
+    /// Fires this store's due timers if its published deadline has passed, and
+    /// applies the cancels other threads queued (`remote_cancel.rs`).
+    /// `wait` says whether to wait for the lock (the owner does, and claims the
+    /// store for this thread) or skip a store that another thread is using
+    /// (thieves do: its holder is making progress).
     pub(crate) fn fire_due(&self, now: Nanos, wakers: &mut Vec<Waker>, wait: LockWait) -> usize {
-        if self.earliest_bound() > now {
+        if wait == LockWait::Wait {
+            self.claim_ownership();
+        }
+        if self.earliest_bound() > now && !self.queue_wants_lock(wait) {
             return 0;
         }
-        let mut store = match wait {
+        let store = match wait {
             LockWait::Wait => self.lock(),
             LockWait::Skip => match self.store.try_lock() {
                 Ok(guard) => LockedStore { guard, owner: self },
                 Err(_) => return 0,
             },
         };
-        self.expire_locked(&mut store, now, wakers)
+        self.with_queue_applied(store, |store| self.expire_locked(store, now, wakers))
     }
 
     /// Whether the runtime shut down (no thread fires this store's timers now).
@@ -300,6 +317,8 @@ impl StoreCell {
     /// timers fired. The caller wakes the wakers: a `Sleep` still awaited (by a
     /// `block_on` caller) then learns of the shutdown instead of hanging.
     pub(crate) fn drain(&self, wakers: &mut Vec<Waker>) {
+        // Cancels queued before this point are applied; later ones take the lock.
+        self.give_up_ownership();
         let mut store = self.lock();
         self.closed.store(true, Ordering::SeqCst);
         store.drain_wakers(|waker| wakers.push(waker));
