@@ -25,10 +25,11 @@
 //! limit makes 20 failing `accept` calls a second and serves its queued clients
 //! at most 50 ms after descriptors free up, where axum may leave them waiting for
 //! a whole second. The fault suite (`tests/faults/fd_limit.rs`, RLIMIT_NOFILE 256,
-//! 400 clients; `FAULTS_TUNING=1` adds the 1 s run) measured on a 2-core VM: CPU
-//! at the limit 10-20 ms per second with 50 ms (at `/proc`'s 10 ms resolution),
-//! 0 ms with 1 s; the 129 queued clients served 82 ms after descriptors freed
-//! with 50 ms, 728 ms with 1 s. `Serve::accept_error_pause` changes it.
+//! 400 clients; `FAULTS_TUNING=1` adds the 1 s run) measured on a 2-core VM, 3
+//! runs each: CPU at the limit 0-20 ms per second with 50 ms (at `/proc`'s 10 ms
+//! resolution), 0 ms with 1 s; the queued clients served 55-82 ms after
+//! descriptors freed with 50 ms, 679-728 ms with 1 s. `Serve::accept_error_pause`
+//! changes it.
 
 use std::io;
 use std::time::Duration;
