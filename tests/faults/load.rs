@@ -53,6 +53,8 @@ pub fn graceful_shutdown_under_load() -> String {
                     stream.write_all(b"done\n").await.unwrap();
                 });
             }
+            // Closed before the flag is set: a connect after it must be refused.
+            drop(listener);
             ended.store(true, Ordering::SeqCst);
         });
     }

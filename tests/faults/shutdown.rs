@@ -1,7 +1,8 @@
 //! Shutdown and drop with work of every kind in flight: sleeps, intervals (one
 //! ticking every millisecond), tasks pending forever, a task that yields forever,
 //! an accept loop that ignores its errors (issue 22's loop) holding accepted
-//! sockets, clients waiting for data, blocking jobs running and queued. After
+//! sockets, clients waiting for data, signal listeners (the runtime registers its
+//! own duplicate of the signal pipe), blocking jobs running and queued. After
 //! `shutdown_timeout`, `shutdown_background` (once its threads finish) or drop:
 //! every future is dropped, no runtime thread is left, the descriptor count is
 //! back where it was before the runtime, and the process uses no CPU.
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ticktock::net::{TcpListener, TcpStream};
+use ticktock::signal::unix::{signal, SignalKind};
 use ticktock::time::{interval, sleep};
 
 use super::probe::{cpu_used_over, describe_fds, open_fds, threads_named, wait_for, ThreadState};
@@ -39,6 +41,7 @@ const INTERVALS: usize = 200;
 const FAST_INTERVALS: usize = 20;
 const PENDING: usize = 200;
 const CLIENTS: usize = 50;
+const SIGNAL_LISTENERS: usize = 4;
 const BLOCKING_RUNNING: usize = 2;
 const BLOCKING_QUEUED: usize = 8;
 
@@ -141,6 +144,15 @@ fn put_work_in_flight(rt: &ticktock::Runtime, live: &Live, jobs: &Live) {
     let addr = addr_rx
         .recv_timeout(SETTLE_LIMIT)
         .expect("the listener binds");
+    for _ in 0..SIGNAL_LISTENERS {
+        spawn_counted(
+            live.guard(),
+            Box::pin(async {
+                let mut usr1 = signal(SignalKind::user_defined1()).unwrap();
+                usr1.recv().await;
+            }),
+        );
+    }
     for _ in 0..CLIENTS {
         spawn_counted(
             live.guard(),
@@ -160,7 +172,7 @@ fn put_work_in_flight(rt: &ticktock::Runtime, live: &Live, jobs: &Live) {
             std::thread::sleep(BLOCKING_JOB);
         }));
     }
-    let tasks = SLEEPS + INTERVALS + FAST_INTERVALS + PENDING + 2 + CLIENTS;
+    let tasks = SLEEPS + INTERVALS + FAST_INTERVALS + PENDING + 2 + CLIENTS + SIGNAL_LISTENERS;
     let in_place = wait_for(SETTLE_LIMIT, || {
         started.load(Ordering::SeqCst) == tasks && accepted.load(Ordering::SeqCst) == CLIENTS
     });
@@ -187,6 +199,17 @@ enum End {
     Timeout,
     Background,
     Drop,
+}
+
+/// The descriptors open before any runtime exists, with the process-wide signal
+/// self-pipe already created (by a listener on a throw-away runtime): that pipe
+/// lives as long as the process, by design; each runtime's duplicate of its
+/// receiving end must not.
+fn fds_before_any_runtime() -> usize {
+    let rt = ticktock::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async { drop(signal(SignalKind::user_defined1()).unwrap()) });
+    drop(rt);
+    open_fds(None)
 }
 
 /// What shutdown must leave: checks it and returns the figures. `tasks_at_return`
@@ -244,7 +267,7 @@ fn check_nothing_left(
 }
 
 fn end_multi_thread(end: End) -> String {
-    let fds_before = open_fds(None);
+    let fds_before = fds_before_any_runtime();
     let (live, jobs) = (Live::default(), Live::default());
     let rt = multi_thread_runtime();
     put_work_in_flight(&rt, &live, &jobs);
@@ -283,7 +306,7 @@ pub fn drop_multi_thread() -> String {
 }
 
 pub fn drop_current_thread() -> String {
-    let fds_before = open_fds(None);
+    let fds_before = fds_before_any_runtime();
     let (live, jobs) = (Live::default(), Live::default());
     let rt = ticktock::Builder::new_current_thread()
         .max_blocking_threads(BLOCKING_RUNNING)

@@ -19,7 +19,12 @@ use crate::runtime::shared::Handle;
 /// timer heaps, the poller and the blocking pool.
 ///
 /// Dropping it shuts it down: every task is cancelled and dropped, every timer is
-/// freed, and the call waits for the worker threads to finish their current poll.
+/// freed, and the call waits for the worker threads to finish their current poll
+/// (forever, for a poll that never returns, as tokio does: use
+/// [`Runtime::shutdown_timeout`] to bound the wait). Once it returns, no worker
+/// thread is left and the runtime's descriptors (poller, wake-up eventfd, timerfd,
+/// signal pipe, the tasks' sockets) are closed, unless a handle, socket, `Sleep`
+/// or `JoinHandle` outlives it; running `spawn_blocking` jobs finish on their own.
 ///
 /// # Examples
 /// ```
@@ -135,10 +140,22 @@ impl Runtime {
 
     /// Shuts down gracefully within `timeout`: listeners stop accepting at once
     /// (pending and later accepts fail), the tasks already running keep running
-    /// until they all finish or `timeout` passes, then every remaining task is
+    /// until they all finish or most of `timeout` passes (the last tenth, at most
+    /// 100 ms, is kept for the next step), then every remaining task is
     /// cancelled and dropped and every timer freed. Returns after that, waiting
     /// for worker threads no longer than what is left of `timeout`; a thread still
     /// busy then (say, in blocking code) is left to finish on its own.
+    ///
+    /// When it returns, every task's future has been dropped except one that a
+    /// worker is polling at that moment: that one is dropped when its poll
+    /// returns, and every operation that can complete at once charges the
+    /// cooperative budget, so a task yields within 128 of them. A poll that never
+    /// returns (a `loop {}` without `.await`) cannot be interrupted, as in tokio:
+    /// its worker thread keeps running, its future is never dropped, and the
+    /// runtime's descriptors stay open until it returns;
+    /// [`RuntimeMetrics::worker_threads`] (read through a [`Handle`] kept from
+    /// before) counts such workers, and the `tracing` feature reports them.
+    /// Running `spawn_blocking` jobs finish on their own, then their threads exit.
     ///
     /// # Examples
     /// ```
@@ -149,15 +166,24 @@ impl Runtime {
     /// ```
     pub fn shutdown_timeout(self, timeout: Duration) {
         let deadline = std::time::Instant::now() + timeout;
-        self.handle.shared.drain(deadline);
+        /// The share of `timeout` kept for cancelling what the drain left, so the
+        /// workers' exits are waited for even when tasks pending forever use up
+        /// the drain; capped, since cancelling takes microseconds per worker.
+        const CANCEL_RESERVE_DIVISOR: u32 = 10;
+        const CANCEL_RESERVE_MAX: Duration = Duration::from_millis(100);
+        let cancel_reserve = (timeout / CANCEL_RESERVE_DIVISOR).min(CANCEL_RESERVE_MAX);
+        self.handle.shared.drain(deadline - cancel_reserve);
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         self.shutdown(Some(left));
     }
 
     /// Shuts down without waiting: every task is cancelled and dropped and every
     /// timer freed as by a drop, but threads still busy (a task in a long poll, a
-    /// blocking job) are not waited for. Unlike a drop it may be called inside an
-    /// asynchronous context. The same as `shutdown_timeout(Duration::ZERO)`.
+    /// blocking job) are not waited for: once they finish, every future is
+    /// dropped, no runtime thread is left and the runtime's descriptors are closed
+    /// (see [`Runtime::shutdown_timeout`] for a poll that never returns). Unlike a
+    /// drop it may be called inside an asynchronous context. The same as
+    /// `shutdown_timeout(Duration::ZERO)`.
     ///
     /// # Examples
     /// ```
