@@ -338,7 +338,7 @@ fn run(args: &Args, mode: Mode, window: Duration) -> Result<Run, String> {
         Mode::Shrink => {
             let out_before: u64 = armed.per_worker[1..]
                 .iter()
-                .map(|w| w.timers.migrated_out)
+                .map(|w| w.timers.events.migrated_out)
                 .sum();
             handle.set_worker_threads(1);
             let (after, ok) = wait_metrics(&handle, |m| {
@@ -354,7 +354,7 @@ fn run(args: &Args, mode: Mode, window: Duration) -> Result<Run, String> {
             let after = handle.metrics();
             let out: u64 = after.per_worker[1..]
                 .iter()
-                .map(|w| w.timers.migrated_out)
+                .map(|w| w.timers.events.migrated_out)
                 .sum();
             (after, out - out_before)
         }

@@ -333,7 +333,7 @@ fn memory_child(runtime: &str, n: usize) -> Result<(), String> {
                 .metrics()
                 .per_worker
                 .iter()
-                .map(|w| w.timers.inserted)
+                .map(|w| w.timers.events.inserted)
                 .sum();
             (
                 growth,

@@ -188,11 +188,15 @@ async fn timeouts_in_a_loop() {
     });
     let (took, largest_heap) = looping.await.expect("the loop task failed");
     let metrics = Handle::current().metrics();
-    let cancelled: u64 = metrics.per_worker.iter().map(|w| w.timers.cancelled).sum();
+    let cancelled: u64 = metrics
+        .per_worker
+        .iter()
+        .map(|w| w.timers.events.cancelled)
+        .sum();
     let compactions: u64 = metrics
         .per_worker
         .iter()
-        .map(|w| w.timers.compactions)
+        .map(|w| w.timers.events.compactions)
         .sum();
     println!(
         "  {LOOP_TIMEOUTS} x timeout(30 s, yield_now()) \
@@ -323,7 +327,14 @@ fn report(metrics: &RuntimeMetrics) {
     let row = |name: &str, t: &TimerMetrics| {
         println!(
             "  {:<10} {:>5} {:>9} {:>6} {:>7} {:>10} {:>6} {:>12}",
-            name, t.live, t.heap_len, t.fired, t.stolen, t.cancelled, t.reset, t.compactions
+            name,
+            t.live,
+            t.heap_len,
+            t.events.fired,
+            t.stolen,
+            t.events.cancelled,
+            t.events.reset,
+            t.events.compactions
         );
     };
     for (index, worker) in metrics.per_worker.iter().enumerate() {
@@ -375,7 +386,7 @@ fn resize(rt: &ticktock::Runtime) {
     for (index, worker) in after.per_worker.iter().enumerate() {
         println!(
             "  worker {index}: migrated_out {}, migrated_in {}",
-            worker.timers.migrated_out, worker.timers.migrated_in
+            worker.timers.events.migrated_out, worker.timers.events.migrated_in
         );
     }
     println!(

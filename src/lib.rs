@@ -69,8 +69,8 @@
 #![forbid(unsafe_code)]
 
 pub use ticktock_executor::{
-    runtime, spawn, task, time, Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TimerMetrics,
-    TimerSite, WorkerMetrics,
+    runtime, spawn, task, time, Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, StoreStats,
+    TimerMetrics, TimerSite, WorkerMetrics,
 };
 
 pub use ticktock_executor::net;

@@ -69,13 +69,17 @@ fn shrink_2_to_1_moves_every_timer_and_none_fires_early() {
     assert!(
         wait_until(Duration::from_secs(10), || {
             let m = handle.metrics();
-            m.per_worker.iter().map(|w| w.timers.inserted).sum::<u64>() == 4000
+            m.per_worker
+                .iter()
+                .map(|w| w.timers.events.inserted)
+                .sum::<u64>()
+                == 4000
         }),
         "every sleep armed"
     );
     let m = handle.metrics();
     let on_retiring = live_timers(&m, 1);
-    let fired_before = m.per_worker[1].timers.fired;
+    let fired_before = m.per_worker[1].timers.events.fired;
     assert!(on_retiring > 0, "worker 1 armed some of the sleeps");
     handle.set_worker_threads(1);
     assert_eq!(handle.worker_threads(), 1);
@@ -86,10 +90,10 @@ fn shrink_2_to_1_moves_every_timer_and_none_fires_early() {
     let m = handle.metrics();
     assert_eq!(m.workers_retired, 1);
     assert_eq!(live_timers(&m, 1), 0, "the retired store is empty");
-    let moved = m.per_worker[1].timers.migrated_out;
-    let fired_meanwhile = m.per_worker[1].timers.fired - fired_before;
+    let moved = m.per_worker[1].timers.events.migrated_out;
+    let fired_meanwhile = m.per_worker[1].timers.events.fired - fired_before;
     assert_eq!(moved + fired_meanwhile, on_retiring as u64);
-    assert_eq!(m.per_worker[0].timers.migrated_in, moved);
+    assert_eq!(m.per_worker[0].timers.events.migrated_in, moved);
     // Tasks spawned now still run, on the survivor.
     let name = rt
         .block_on(rt.spawn(async { std::thread::current().name().map(String::from) }))
@@ -109,7 +113,11 @@ fn shrink_4_to_1_spreads_then_grow_back_to_4() {
     let (tasks, early) = arm_sleeps(&rt, 6000, Duration::from_millis(1500));
     assert!(wait_until(Duration::from_secs(10), || {
         let m = handle.metrics();
-        m.per_worker.iter().map(|w| w.timers.inserted).sum::<u64>() == 6000
+        m.per_worker
+            .iter()
+            .map(|w| w.timers.events.inserted)
+            .sum::<u64>()
+            == 6000
     }));
     // 4 -> 2 first: the two retiring stores spread over both survivors.
     handle.set_worker_threads(2);
@@ -118,8 +126,12 @@ fn shrink_4_to_1_spreads_then_grow_back_to_4() {
         .active_workers
         == 2));
     let m = handle.metrics();
-    let out: u64 = (2..4).map(|w| m.per_worker[w].timers.migrated_out).sum();
-    let into: Vec<u64> = (0..2).map(|w| m.per_worker[w].timers.migrated_in).collect();
+    let out: u64 = (2..4)
+        .map(|w| m.per_worker[w].timers.events.migrated_out)
+        .sum();
+    let into: Vec<u64> = (0..2)
+        .map(|w| m.per_worker[w].timers.events.migrated_in)
+        .collect();
     assert_eq!(into.iter().sum::<u64>(), out);
     assert!(
         into.iter().all(|&n| n > 0),
@@ -441,9 +453,9 @@ fn migrated_sleeps() -> (
 fn dropping_a_migrated_sleep_frees_its_tombstone() {
     let (_rt, handle, waker, held) = migrated_sleeps();
     let m = handle.metrics();
-    assert!(m.per_worker[1].timers.migrated_out > 0);
+    assert!(m.per_worker[1].timers.events.migrated_out > 0);
     assert_eq!(
-        m.per_worker[1].timers.slab_len as u64, m.per_worker[1].timers.migrated_out,
+        m.per_worker[1].timers.slab_len as u64, m.per_worker[1].timers.events.migrated_out,
         "one tombstone per moved entry"
     );
     drop(held);
@@ -460,7 +472,7 @@ fn dropping_a_migrated_sleep_frees_its_tombstone() {
 #[test]
 fn a_migrated_sleep_outlives_its_runtime() {
     let (rt, handle, waker, held) = migrated_sleeps();
-    assert!(handle.metrics().per_worker[0].timers.migrated_in > 0);
+    assert!(handle.metrics().per_worker[0].timers.events.migrated_in > 0);
     drop(handle);
     drop(rt);
     assert_eq!(Arc::strong_count(&waker), 1, "shutdown dropped every waker");
@@ -523,7 +535,7 @@ fn shutdown_mid_migration(end: End) -> bool {
     assert!(
         wait_until(Duration::from_secs(30), || sum_workers(
             &handle.metrics(),
-            |t| t.inserted
+            |t| t.events.inserted
         ) == armed),
         "every sleep armed"
     );
@@ -540,8 +552,8 @@ fn shutdown_mid_migration(end: End) -> bool {
     let caught = loop {
         let m = handle.metrics();
         let retiring = &m.per_worker[1].timers;
-        if retiring.migrated_out > 0 || Instant::now() > look_until {
-            break retiring.migrated_out > 0 && retiring.live > 0;
+        if retiring.events.migrated_out > 0 || Instant::now() > look_until {
+            break retiring.events.migrated_out > 0 && retiring.live > 0;
         }
         std::thread::yield_now();
     };

@@ -357,8 +357,8 @@ fn http1_over_a_unix_socket_pair() {
 fn timer_reset_moves_the_registered_sleep_in_place() {
     use hyper::rt::Timer as _;
     let rt = runtime(2);
-    let reset_before = common::total_timers(&rt.metrics(), |t| t.reset as usize);
-    let inserted_before = common::total_timers(&rt.metrics(), |t| t.inserted as usize);
+    let reset_before = common::total_timers(&rt.metrics(), |t| t.events.reset as usize);
+    let inserted_before = common::total_timers(&rt.metrics(), |t| t.events.inserted as usize);
     rt.block_on(async {
         let started = Instant::now();
         let mut sleep = Timer.sleep(Duration::from_secs(3600));
@@ -370,13 +370,13 @@ fn timer_reset_moves_the_registered_sleep_in_place() {
     });
     let metrics = rt.metrics();
     assert_eq!(
-        common::total_timers(&metrics, |t| t.reset as usize) - reset_before,
+        common::total_timers(&metrics, |t| t.events.reset as usize) - reset_before,
         1,
         "the deadline moved in the heap"
     );
     // One entry for the sleep, one for the `timeout` around it: no new entry for the reset.
     assert_eq!(
-        common::total_timers(&metrics, |t| t.inserted as usize) - inserted_before,
+        common::total_timers(&metrics, |t| t.events.inserted as usize) - inserted_before,
         2
     );
 }

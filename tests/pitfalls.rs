@@ -73,9 +73,9 @@ fn pitfall_1_hundred_thousand_intervals_never_stopped_are_freed_on_drop() {
     let cancelled: u64 = metrics
         .per_worker
         .iter()
-        .map(|w| w.timers.cancelled)
+        .map(|w| w.timers.events.cancelled)
         .sum::<u64>()
-        + metrics.external_timers.cancelled;
+        + metrics.external_timers.events.cancelled;
     assert_eq!(
         cancelled, 100_000,
         "every dropped interval cancelled its timer"
@@ -129,7 +129,11 @@ fn pitfall_2_sleep_in_a_million_iteration_select_loop_keeps_the_heap_bounded() {
     // `select_biased!` polls the sleep before the ready branch: every iteration
     // registered a timer and cancelled it.
     let metrics = rt.metrics();
-    let inserted: u64 = metrics.per_worker.iter().map(|w| w.timers.inserted).sum();
+    let inserted: u64 = metrics
+        .per_worker
+        .iter()
+        .map(|w| w.timers.events.inserted)
+        .sum();
     assert!(
         inserted >= ITERATIONS as u64,
         "the loop's sleeps never registered ({inserted})"

@@ -76,7 +76,7 @@ fn timers_never_fire_early_across_workers() {
         .metrics()
         .per_worker
         .iter()
-        .filter(|w| w.timers.inserted > 0)
+        .filter(|w| w.timers.events.inserted > 0)
         .count();
     eprintln!("worst lateness {worst:?}; timers registered on {stores_used} worker stores");
 }

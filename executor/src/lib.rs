@@ -61,7 +61,8 @@ pub mod time;
 mod trace;
 
 pub use runtime::{
-    Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TimerMetrics, TimerSite, WorkerMetrics,
+    Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, StoreStats, TimerMetrics, TimerSite,
+    WorkerMetrics,
 };
 pub use task::spawn;
 

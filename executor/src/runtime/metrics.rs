@@ -7,6 +7,8 @@
 
 use crate::loom::sync::atomic::Ordering;
 
+pub use ticktock_timer::StoreStats;
+
 use crate::runtime::shared::Shared;
 
 /// A snapshot of a runtime's counters, from [`Handle::metrics`](crate::Handle::metrics).
@@ -112,24 +114,13 @@ pub struct TimerMetrics {
     pub stale: usize,
     /// Occupied entries in the store's slab.
     pub slab_len: usize,
-    /// Timers inserted.
-    pub inserted: u64,
-    /// Timers of this store that fired.
-    pub fired: u64,
-    /// Timers of this store fired by a thread other than its owner.
+    /// What the store did (inserted, fired, cancelled, reset, compactions, cascaded,
+    /// migrated out and in), as the timer crate counts it: its own
+    /// [`StoreStats`], not a copy field by field.
+    pub events: StoreStats,
+    /// Timers of this store fired by a thread other than its owner (counted by the
+    /// runtime, which knows who fires).
     pub stolen: u64,
-    /// Timers cancelled (dropped before firing).
-    pub cancelled: u64,
-    /// Timer resets.
-    pub reset: u64,
-    /// Heap compactions (Go's "deleted > len/4" rule).
-    pub compactions: u64,
-    /// Timers moved down the wheel or into the heap as their bucket came due.
-    pub cascaded: u64,
-    /// Timers moved out of this store by migration.
-    pub migrated_out: u64,
-    /// Timers moved into this store by migration.
-    pub migrated_in: u64,
 }
 
 pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
@@ -138,22 +129,14 @@ pub(crate) fn snapshot(shared: &Shared) -> RuntimeMetrics {
         // Cancels queued by other threads before this call are not live timers.
         cell.settle();
         let store = cell.lock();
-        let stats = store.stats();
         TimerMetrics {
             live: store.live(),
             heap_len: store.heap_len(),
             wheel_len: store.wheel_len(),
             stale: store.stale(),
             slab_len: store.slab_len(),
-            inserted: stats.inserted,
-            fired: stats.fired,
+            events: store.stats().clone(),
             stolen: cell.counters.stolen.load(Ordering::Relaxed),
-            cancelled: stats.cancelled,
-            reset: stats.reset,
-            compactions: stats.compactions,
-            cascaded: stats.cascaded,
-            migrated_out: stats.migrated_out,
-            migrated_in: stats.migrated_in,
         }
     };
     let per_worker = (0..shared.workers())

@@ -38,7 +38,7 @@ mod tokio_compat;
 pub use builder::Builder;
 pub use flavor::{RuntimeFlavor, TryCurrentError};
 pub use handle::EnterGuard;
-pub use metrics::{RuntimeMetrics, TimerMetrics, WorkerMetrics};
+pub use metrics::{RuntimeMetrics, StoreStats, TimerMetrics, WorkerMetrics};
 pub use runtime::Runtime;
 pub use shared::Handle;
 pub use timers::leak_report::TimerSite;
