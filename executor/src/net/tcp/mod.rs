@@ -18,6 +18,7 @@
 mod listener;
 mod socket;
 mod stream;
+mod stream_io;
 
 pub use listener::TcpListener;
 pub use socket::TcpSocket;
