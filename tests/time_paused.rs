@@ -432,3 +432,58 @@ fn multi_thread_pause_advance_resume() {
         });
     });
 }
+
+/// The example of docs/testing.md, kept compiling and passing here: a retry loop
+/// with exponential back-off, tested on virtual time on the multi-thread runtime.
+mod testing_md_example {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use ticktock::time::{sleep, timeout, Instant};
+
+    /// Calls `attempt` until it succeeds, waiting 100 ms, 200 ms, 400 ms, ...
+    /// between tries, and gives up after `deadline`.
+    async fn retry<F, Fut>(deadline: Duration, mut attempt: F) -> Option<u32>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<u32>>,
+    {
+        timeout(deadline, async {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                if let Some(value) = attempt().await {
+                    return value;
+                }
+                sleep(backoff).await;
+                backoff *= 2;
+            }
+        })
+        .await
+        .ok()
+    }
+
+    #[ticktock::test(flavor = "multi_thread", worker_threads = 2, start_paused = true)]
+    async fn retry_backs_off_exponentially() {
+        let start = Instant::now();
+        let calls = Arc::new(AtomicU32::new(0));
+        let counter = calls.clone();
+        // Succeeds on the 4th call: after 100 + 200 + 400 ms of back-off.
+        let value = retry(Duration::from_secs(10), move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            async move { (n == 4).then_some(n) }
+        })
+        .await;
+        assert_eq!(value, Some(4));
+        assert_eq!(start.elapsed(), Duration::from_millis(700));
+    }
+
+    #[ticktock::test(flavor = "multi_thread", worker_threads = 2, start_paused = true)]
+    async fn retry_gives_up_at_its_deadline() {
+        let start = Instant::now();
+        let value = retry(Duration::from_secs(10), || async { None }).await;
+        assert_eq!(value, None);
+        // Exactly 10 virtual seconds, in no real time.
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
+    }
+}

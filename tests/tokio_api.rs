@@ -328,12 +328,25 @@ fn start_paused_runtime_auto_advances() {
     assert!(real.elapsed() < Duration::from_secs(60));
 }
 
+/// Unlike tokio, `start_paused` works on the multi-thread builder too (issue 21):
+/// a sleep spawned onto a worker auto-advances.
 #[test]
-#[should_panic(expected = "current-thread")]
-fn start_paused_needs_current_thread() {
-    let _ = ticktock::Builder::new_multi_thread()
+fn start_paused_works_on_multi_thread() {
+    let rt = ticktock::Builder::new_multi_thread()
+        .worker_threads(2)
         .start_paused(true)
-        .build();
+        .build()
+        .unwrap();
+    let real = std::time::Instant::now();
+    let elapsed = rt.block_on(async {
+        let start = ticktock::time::Instant::now();
+        ticktock::spawn(ticktock::time::sleep(Duration::from_secs(3600)))
+            .await
+            .unwrap();
+        start.elapsed()
+    });
+    assert_eq!(elapsed, Duration::from_secs(3600));
+    assert!(real.elapsed() < Duration::from_secs(60));
 }
 
 #[test]

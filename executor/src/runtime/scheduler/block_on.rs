@@ -60,7 +60,7 @@ enum Sleeper {
     /// In [`park_on`]: a plain thread park.
     Thread(Thread),
     /// In [`park_on_counted`]: a thread park, counted in `handle`'s outside
-    /// activity while woken or polling (`main` replaces the `woken` flag).
+    /// activity while woken or polling (`main`'s state word replaces `woken`).
     Counted {
         thread: Thread,
         handle: Handle,
