@@ -13,7 +13,7 @@
 //! `testing/synctest` "durably blocked": every goroutine of the bubble blocked on
 //! something that only another goroutine of the bubble, or the fake clock, can end.
 //! For ticktock that is all of:
-//! 1. every worker that has a thread is in the parked set (`idle.rs`), and no task
+//! 1. every worker that has a thread is in the parked set (`scheduler/parked_and_searching.rs`), and no task
 //!    is runnable: the global queue, every local queue and LIFO cell are empty, no
 //!    timer is due, a current-thread `block_on`'s main future is not woken;
 //! 2. no task is being polled: all workers parked covers tasks; threads outside the
@@ -61,7 +61,7 @@
 //! | check 2: a worker parked or an outside thread entered since check 1 (it may have sent I/O after the poll) | leave, and decide again at the next park | — |
 //! | check 2: idle, no deadline | sleep until woken: only a wake from outside can end it (a hang is the program's, as in tokio) | — |
 //! | check 2: idle, a deadline `d` | jump the clock to `d` under the parked-set lock, leave and fire what is due | — |
-//! | bug cells | — | a worker that is not in the parked set never calls this (`park.rs` announces first) |
+//! | bug cells | — | a worker that is not in the parked set never calls this (`scheduler/park_policy.rs` announces first) |
 //!
 //! Events that make parked workers decide again: a wake (through `notify_one`), the
 //! last blocking job ending, the last outside poller going to sleep

@@ -11,6 +11,8 @@
 //! `ticktock-timer` crate's.
 
 pub(crate) mod auto_advance;
+#[cfg(all(test, loom))]
+mod auto_advance_loom;
 pub(crate) mod cancel_queue;
 pub(crate) mod clock;
 pub(crate) mod leak_report;
