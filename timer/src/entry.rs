@@ -69,14 +69,14 @@
 //! holds the handle's ownership, so until the key is applied the entry is in a handle-owned state
 //! and every store operation above may reach it; applying is the handle's `cancel`:
 //!
-//! | state \ op    | fire while queued          | migrate while queued | apply the queued key     |
-//! |---------------|----------------------------|----------------------|--------------------------|
-//! | Free          | bug                        | —                    | bug (the queue owns it)  |
-//! | Waiting/heap  | Fired, waker woken (c)     | Moved                | as cancel                |
-//! | Waiting/wheel | — (cascades first)         | Moved                | as cancel                |
-//! | Fired         | bug                        | unchanged            | release                  |
-//! | Cancelled     | bug                        | Free                 | bug (the queue owns it)  |
-//! | Moved         | bug                        | unchanged            | Free, forward (d)        |
+//! | state \ op    | fire while queued      | migrate while queued | apply the queued key    |
+//! |---------------|------------------------|----------------------|-------------------------|
+//! | Free          | bug                    | —                    | bug (the queue owns it) |
+//! | Waiting/heap  | Fired, waker woken (c) | Moved                | as cancel               |
+//! | Waiting/wheel | — (cascades first)     | Moved                | as cancel               |
+//! | Fired         | bug                    | unchanged            | release                 |
+//! | Cancelled     | bug                    | Free                 | bug (the queue owns it) |
+//! | Moved         | bug                    | unchanged            | Free, forward (d)       |
 //!
 //! - (c) A spurious wake-up: the task that dropped the handle no longer waits on it.
 //! - (d) The key of the entry's new place goes to the destination store (queued there, or

@@ -13,35 +13,43 @@
 //! # The protocol
 //! A dropped `Sleep` calls [`StoreCell::let_go`] with its key:
 //!
-//! | the store's owner is            | what `let_go` does                                  |
-//! |---------------------------------|-----------------------------------------------------|
-//! | this thread                     | cancels under the lock (uncontended: it is the owner) |
-//! | [`UNATTENDED`](super::cancel_queue::UNATTENDED) (external store, retired or shut down) | cancels under the lock (no owner to disturb) |
-//! | another thread                  | pushes the key; then, if the store became unattended meanwhile, applies the queue under the lock itself |
+//! | the store's owner is | what `let_go` does                                          |
+//! |----------------------|-------------------------------------------------------------|
+//! | this thread          | cancels under the lock (uncontended: it is the owner)       |
+//! | unattended (a)       | cancels under the lock (no owner to disturb)                |
+//! | another thread       | pushes the key; if the store became unattended meanwhile,   |
+//! |                      | applies the queue under the lock itself                     |
+//!
+//! - (a) `UNATTENDED` in the owner word: the external store, a retired worker's store,
+//!   every store after shutdown, and a store whose worker has not run a pass yet.
 //!
 //! Whoever holds the store's lock may apply the queue: the owner does it in every
-//! timer pass that finds keys queued (`fire_due` with [`LockWait::Wait`]), a thief when
-//! the queue holds [`THIEF_DRAIN_BACKLOG`](super::cancel_queue::THIEF_DRAIN_BACKLOG) keys or more (an owner stuck in a long
-//! poll), the metrics snapshot and the leak report before they count (so a timer
-//! cancelled before the call is never counted as live), and the thread that gives
-//! the store up (a retiring worker, shutdown) right after marking it unattended.
-//! Applying a key is the store's ordinary `cancel` (see the transition table in
-//! `ticktock-timer`'s entry.rs, "queued cancel"); a tombstone's key is forwarded to
-//! the store the entry moved to, through `let_go` again, once the lock is released
-//! (two store locks are only ever taken in index order, by migration).
+//! timer pass that finds keys queued (`fire_due` with [`LockWait::Wait`]); a thief
+//! when the queue holds `THIEF_DRAIN_BACKLOG` (1024) keys or more (an owner stuck in
+//! a long poll); the metrics snapshot and the leak report before they count (so a
+//! timer cancelled before the call is never counted as live); and the thread that
+//! gives the store up (a retiring worker, shutdown) right after marking it
+//! unattended. Applying a key is the store's ordinary `cancel` (see the transition
+//! table in `ticktock-timer`'s entry.rs, "queued cancel"); a tombstone's key is
+//! forwarded to the store the entry moved to, through `let_go` again, once the lock
+//! is released (two store locks are only ever taken in index order, by migration).
 //!
 //! # Invariants
 //! - A queued key's slab slot stays reserved until the key is applied: the queue
 //!   holds the handle's ownership, so the slot cannot be reused under it.
 //! - No key stays queued on an unattended store: [`StoreCell::give_up_ownership`]
-//!   stores [`UNATTENDED`](super::cancel_queue::UNATTENDED), fences (SeqCst) and then applies the queue; a pusher
+//!   marks it unattended, fences (SeqCst) and then applies the queue; a pusher
 //!   pushes, fences (SeqCst) and then reads the owner. Whichever fence comes second
-//!   in the single total order sees the other side's write, so either the releaser's
-//!   drain finds the key or the pusher sees [`UNATTENDED`](super::cancel_queue::UNATTENDED) and drains it itself (the
-//!   store-buffering pattern; loom models in `remote_cancel_loom.rs`).
+//!   in the single total order sees the other side's write, so either the
+//!   releaser's drain finds the key or the pusher sees the store unattended and
+//!   drains it itself (the store-buffering pattern; loom models in
+//!   `remote_cancel_loom.rs`).
 //! - Until it is applied, a queued entry is still armed: it may fire (waking a task
 //!   that no longer waits for it: a spurious wake-up, which every future tolerates)
 //!   or migrate (the key is then a tombstone's, forwarded). Never early, never lost.
+//! - A queued cancel waits at most until the owner's next timer pass: every 61
+//!   ticks of a busy owner, before an idle one parks, and when a parked one wakes
+//!   (at the latest for its earliest deadline, which may be the queued entry's own).
 //!
 //! # Ground rules
 //! Keys are popped only under the store's lock. Wakers of applied cancels are dropped
@@ -147,9 +155,15 @@ impl StoreCell {
         self.settle();
     }
 
-    /// The owner's timer pass claims the store for the current thread.
+    /// The owner's timer pass claims the store for the current thread, unless the
+    /// runtime shut the store down: a pass racing shutdown's `drain` either claims
+    /// before `drain` gives the store up, or sees it closed (both SeqCst) and gives
+    /// it up itself, so no cancel is queued on a store nobody passes over again.
     pub(crate) fn claim_ownership(&self) {
         self.remote.claim(ThreadToken::current());
+        if self.is_closed() {
+            self.give_up_ownership();
+        }
     }
 
     /// Whether a timer pass with `wait` should take the lock for the queue even if

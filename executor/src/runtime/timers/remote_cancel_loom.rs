@@ -25,6 +25,10 @@
 //!   itself, following the tombstone) or the retiring thread's drain saw its key.
 //!   Dropping the re-check in `RemoteCancels::offer` fails this model.
 //! - **A remote cancel racing shutdown.** Same, with `StoreCell::drain`.
+//! - **A queued cancel of a tombstone.** A worker retired (its entry moved on) and came
+//!   back; a handle that still names the old place cancels from another thread while the
+//!   owner passes: the owner's pass frees the tombstone and forwards the cancel to the
+//!   entry's new store, which ends empty too.
 //!
 //! # Ground rules
 //! Models stay small (two or three threads, one or two timers) and run under
@@ -196,6 +200,35 @@ fn loom_remote_cancel_racing_a_retirement_is_applied_without_the_owner() {
         assert_empty(&retiring, "the retired store");
         assert_empty(&survivor, "the survivor");
         assert_eq!(survivor.lock().id(), StoreId(0));
+    });
+}
+
+#[test]
+fn loom_queued_cancel_of_a_tombstone_is_forwarded_to_the_entrys_new_store() {
+    model(|| {
+        let timers = Arc::new(timers(2));
+        let (survivor, returned) = (timers.store(0).clone(), timers.store(1).clone());
+        let (key, _wakes) = arm(&returned, 1 << 40);
+        // Store 1's worker retired (its entry moved to store 0, a tombstone stays)...
+        returned.forward_to(0, &survivor);
+        {
+            let mut dst = survivor.lock();
+            let mut src = returned.lock();
+            src.migrate_some_into(&mut dst, 8);
+        }
+        // ...and came back: this thread runs its passes again.
+        returned.fire_due(0, &mut Vec::new(), LockWait::Wait);
+        let remote = {
+            let returned = returned.clone();
+            // The handle still names store 1: its key there is the tombstone's.
+            thread::spawn(move || returned.let_go(key))
+        };
+        returned.fire_due(0, &mut Vec::new(), LockWait::Wait);
+        remote.join().unwrap();
+        returned.fire_due(0, &mut Vec::new(), LockWait::Wait);
+        // Store 0 has no owner in this model: the forwarded cancel took its lock.
+        assert_empty(&returned, "the returned store");
+        assert_empty(&survivor, "the store the entry moved to");
     });
 }
 

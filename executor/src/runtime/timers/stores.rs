@@ -317,10 +317,12 @@ impl StoreCell {
     /// timers fired. The caller wakes the wakers: a `Sleep` still awaited (by a
     /// `block_on` caller) then learns of the shutdown instead of hanging.
     pub(crate) fn drain(&self, wakers: &mut Vec<Waker>) {
-        // Cancels queued before this point are applied; later ones take the lock.
+        // Closed first: a worker's pass that claims the store after this sees it
+        // and gives it up again (`claim_ownership`). Then cancels queued so far are
+        // applied; later ones take the lock.
+        self.closed.store(true, Ordering::SeqCst);
         self.give_up_ownership();
         let mut store = self.lock();
-        self.closed.store(true, Ordering::SeqCst);
         store.drain_wakers(|waker| wakers.push(waker));
         self.earliest_bound.store(NO_DEADLINE, Ordering::SeqCst);
     }
