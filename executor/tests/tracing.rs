@@ -106,8 +106,16 @@ fn task_polls_and_timer_events_are_traced() {
         counts.cancelled.load(Ordering::SeqCst) >= 1,
         "timer cancellation not traced"
     );
+    // A runtime of its own: the one above is gone (its drop is what the
+    // cancellation check waits for).
     #[cfg(feature = "http")]
-    serve_accept_errors_are_traced(&rt, &counts);
+    serve_accept_errors_are_traced(
+        &ticktock_executor::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+        &counts,
+    );
 }
 
 /// `serve` on a socket that is bound but not listening: every accept fails with
