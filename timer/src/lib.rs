@@ -80,6 +80,7 @@
 
 mod entry;
 mod heap;
+mod inspect;
 mod migrate;
 mod stats;
 mod store;
