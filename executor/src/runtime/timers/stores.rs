@@ -1,5 +1,6 @@
 //! The runtime's timer stores: one per worker plus one for threads that are not
-//! workers, each behind its own lock, and the operations that fire and steal timers.
+//! workers, each behind its own lock. Firing their due timers, own and stolen, is
+//! `fire_and_steal.rs`.
 //!
 //! # What it owns
 //! - [`StoreCell`]: a [`TimerStore`] (heap and wheel, from `ticktock-timer`) behind a
@@ -103,7 +104,7 @@ pub(crate) struct LockedStore<'a> {
 
 impl LockedStore<'_> {
     /// Whether this is `cell`'s store (not another cell's, also locked).
-    fn belongs_to(&self, cell: &StoreCell) -> bool {
+    pub(super) fn belongs_to(&self, cell: &StoreCell) -> bool {
         std::ptr::eq(self.owner, cell)
     }
 }
@@ -131,7 +132,7 @@ pub(crate) struct StoreCell {
     /// the owner's next lock missed the cache.
     store: CachePadded<Mutex<Store>>,
     /// Lower bound of the store's earliest live deadline; [`NO_DEADLINE`] if none.
-    earliest_bound: AtomicU64,
+    pub(super) earliest_bound: AtomicU64,
     /// The poller to wake when this store gets an earlier deadline.
     parking: Arc<Parking>,
     /// Deadlines are nanoseconds since this clock's epoch.
@@ -199,6 +200,13 @@ impl StoreCell {
             })
     }
 
+    /// The store's lock if no other thread holds it (a thief's pass skips a store
+    /// whose holder is making progress); the other constructor of [`LockedStore`].
+    pub(super) fn try_lock(&self) -> Option<LockedStore<'_>> {
+        let guard = self.store.try_lock().ok()?;
+        Some(LockedStore { guard, owner: self })
+    }
+
     /// Locks the store, counted in `waiters` while it has to wait.
     pub(crate) fn lock(&self) -> LockedStore<'_> {
         let guard = match self.store.try_lock() {
@@ -258,56 +266,6 @@ impl StoreCell {
         }
     }
 
-    /// Fires every timer due at `now` in this cell's locked `store`, pushing wakers
-    /// into `wakers`. Publishes the new earliest deadline (under the lock, which the
-    /// [`LockedStore`] argument proves is held). Returns the number fired.
-    pub(crate) fn expire_locked(
-        &self,
-        store: &mut LockedStore<'_>,
-        now: Nanos,
-        wakers: &mut Vec<Waker>,
-    ) -> usize {
-        debug_assert!(
-            store.belongs_to(self),
-            "ticktock: expire_locked got store {:?}, not its own",
-            store.id()
-        );
-        let fired = store.expire(now, |waker| wakers.push(waker));
-        if fired != 0 {
-            crate::trace::timers_fired(store.id().0 as usize, fired);
-        }
-        // An entry clamped to MAX_DEADLINE never fires: publishing it would only
-        // make pollers compute a pointless timeout.
-        let next = match store.next_deadline() {
-            Some(when) if when < MAX_DEADLINE => when,
-            _ => NO_DEADLINE,
-        };
-        self.earliest_bound.store(next, Ordering::SeqCst);
-        fired
-    }
-
-    /// Fires this store's due timers if its published deadline has passed, and
-    /// applies the cancels other threads queued (`remote_cancel.rs`).
-    /// `wait` says whether to wait for the lock (the owner does, and claims the
-    /// store for this thread) or skip a store that another thread is using
-    /// (thieves do: its holder is making progress).
-    pub(crate) fn fire_due(&self, now: Nanos, wakers: &mut Vec<Waker>, wait: LockWait) -> usize {
-        if wait == LockWait::Wait {
-            self.claim_ownership();
-        }
-        if self.earliest_bound() > now && !self.queue_wants_lock(wait) {
-            return 0;
-        }
-        let store = match wait {
-            LockWait::Wait => self.lock(),
-            LockWait::Skip => match self.store.try_lock() {
-                Ok(guard) => LockedStore { guard, owner: self },
-                Err(_) => return 0,
-            },
-        };
-        self.with_queue_applied(store, |store| self.expire_locked(store, now, wakers))
-    }
-
     /// Whether the runtime shut down (no thread fires this store's timers now).
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
@@ -332,7 +290,7 @@ impl StoreCell {
 pub(crate) struct Timers {
     /// Cells `0..workers` belong to the workers; the last one is the shared home of
     /// threads that are not workers (block_on callers, blocking threads).
-    stores: Arc<[Arc<StoreCell>]>,
+    pub(super) stores: Arc<[Arc<StoreCell>]>,
     pub(crate) clock: Arc<Clock>,
 }
 
@@ -375,29 +333,5 @@ impl Timers {
             .map(|cell| cell.earliest_bound())
             .min()
             .unwrap_or(NO_DEADLINE)
-    }
-
-    /// Fires the due timers of every store but `own` (Go's stealing of another P's
-    /// expired timers), skipping stores whose lock is busy. Returns the number fired.
-    pub(crate) fn steal_due(
-        &self,
-        own: Option<usize>,
-        now: Nanos,
-        wakers: &mut Vec<Waker>,
-    ) -> usize {
-        let mut fired = 0;
-        for (id, cell) in self.stores.iter().enumerate() {
-            if Some(id) == own {
-                continue;
-            }
-            let stolen = cell.fire_due(now, wakers, LockWait::Skip);
-            if stolen != 0 {
-                cell.counters
-                    .stolen
-                    .fetch_add(stolen as u64, Ordering::Relaxed);
-                fired += stolen;
-            }
-        }
-        fired
     }
 }
