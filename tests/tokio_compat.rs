@@ -525,7 +525,7 @@ fn tokio_spawn_local_is_not_available_through_the_bridge() {
     // Ported code uses `ticktock::task::spawn_local` inside a `ticktock::task::LocalSet`.
     let rt = bridged_runtime();
     let message = panic_of(&rt, async {
-        let _ = tokio::task::spawn_local(async {});
+        drop(tokio::task::spawn_local(async {}));
     });
     assert!(message.contains("spawn_local"), "{message}");
     let local = ticktock::task::LocalSet::new();
