@@ -16,7 +16,8 @@
 //!   the timers use the current runtime, and panic outside one as `spawn` does.
 //! - A pooled connection belongs to the runtime it was opened on; a client shared
 //!   by two runtimes keeps a connection per runtime that used it.
-//! - `http://` only: no TLS in this client yet.
+//! - `https://` needs the feature `http-client-rustls` and [`ClientBuilder::tls`]
+//!   (rustls over ticktock's socket); without them it is refused with an error.
 //!
 //! # Examples
 //! ```
@@ -64,7 +65,12 @@ use std::time::Duration;
 use hyper::body::{Body, Incoming};
 use hyper::{Request, Response, Uri};
 
-pub use connector::Connector;
+pub use connector::{ClientStream, Connector};
+
+/// rustls, as [`ClientBuilder::tls`] takes its configuration (feature
+/// `http-client-rustls`; the `ring` crypto provider is compiled in).
+#[cfg(feature = "http-client-rustls")]
+pub use futures_rustls::rustls;
 
 /// What a request may fail with: hyper-util's client error (connecting, the
 /// connection closing, a protocol error), or the client's timeout.
@@ -366,6 +372,33 @@ impl ClientBuilder {
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Connects `https` URIs with TLS under `config` (rustls; its root
+    /// certificates and ALPN protocols: put `h2` first for HTTP/2).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use ticktock_executor::http::rustls::{ClientConfig, RootCertStore};
+    ///
+    /// let provider = Arc::new(ticktock_executor::http::rustls::crypto::ring::default_provider());
+    /// let config = ClientConfig::builder_with_provider(provider)
+    ///     .with_safe_default_protocol_versions()
+    ///     .unwrap()
+    ///     .with_root_certificates(RootCertStore::empty())
+    ///     .with_no_client_auth();
+    /// let client: ticktock_executor::http::Client<String> =
+    ///     ticktock_executor::http::Client::builder().tls(Arc::new(config)).build();
+    /// # drop(client);
+    /// ```
+    #[cfg(feature = "http-client-rustls")]
+    pub fn tls(
+        mut self,
+        config: std::sync::Arc<futures_rustls::rustls::ClientConfig>,
+    ) -> ClientBuilder {
+        self.connector = self.connector.tls(config);
         self
     }
 
