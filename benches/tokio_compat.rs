@@ -17,6 +17,8 @@
 //!   keep-alive client (one per runtime), against one hyper server (`ticktock::serve`, on a
 //!   runtime of its own with one worker). `tokio`: reqwest on a tokio runtime.
 //!   `ticktock-bridge`: reqwest in ticktock tasks through the bridge.
+//!   `ticktock-native`: `ticktock::http::Client` (hyper-util's pooled client on
+//!   ticktock's connector, executor and timer) in ticktock tasks.
 //!
 //! - `compat/grpc/50x20`: 50 concurrent tasks, each 20 unary calls of
 //!   `examples/grpc/echo.rs`'s service on one tonic `Channel` (HTTP/2), the client
@@ -25,7 +27,7 @@
 //!   `Routes` served by tonic's own server on a tokio runtime with one worker.
 //!
 //! Client runtimes: multi-thread, 2 workers ([`common::WORKERS`]), built once.
-//! Run: `cargo bench --features tokio-compat,http --bench tokio_compat`.
+//! Run: `cargo bench --features tokio-compat,http,http-client --bench tokio_compat`.
 
 mod common;
 
@@ -293,6 +295,32 @@ fn reqwest_gets(c: &mut Criterion) {
             ticktock.block_on(async { get_loop!(ticktock, bridged_client, url, tasks, gets) })
         })
     });
+    let native_client: ticktock::http::Client<http_body_util::Empty<bytes::Bytes>> =
+        ticktock::http::Client::new();
+    let uri: hyper::Uri = url.parse().unwrap();
+    group.bench_function(BenchmarkId::new(&id, "ticktock-native"), |b| {
+        b.iter(|| {
+            ticktock.block_on(async {
+                let tasks: Vec<_> = (0..tasks)
+                    .map(|_| {
+                        let client = native_client.clone();
+                        let uri = uri.clone();
+                        ticktock::spawn(async move {
+                            use http_body_util::BodyExt;
+                            for _ in 0..gets {
+                                let response = client.get(uri.clone()).await.unwrap();
+                                let body = response.into_body().collect().await.unwrap();
+                                assert_eq!(&body.to_bytes()[..], b"hello");
+                            }
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await.unwrap();
+                }
+            })
+        })
+    });
     group.finish();
 }
 
@@ -327,7 +355,17 @@ fn grpc_server_on_tokio() -> (tokio::runtime::Runtime, SocketAddr) {
         let routes = tonic::service::Routes::new(echo::EchoServer::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // TCP_NODELAY on every accepted socket, as tonic's `Server::serve(addr)`
+        // does by default (`serve_with_incoming` leaves the streams as they come).
+        // `ticktock::serve` leaves Nagle's algorithm on.
+        let incoming = tokio_stream::StreamExt::map(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            |stream| {
+                let stream = stream?;
+                stream.set_nodelay(true)?;
+                Ok::<_, std::io::Error>(stream)
+            },
+        );
         tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .add_routes(routes)

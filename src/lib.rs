@@ -84,6 +84,9 @@ pub use ticktock_executor::hyper;
 #[cfg(feature = "http")]
 pub use ticktock_executor::serve;
 
+#[cfg(feature = "http-client")]
+pub use ticktock_executor::http;
+
 /// The tokio bridge (feature `tokio-compat`): a small tokio runtime whose handle is
 /// current on ticktock's threads, for libraries that call tokio's runtime themselves.
 #[cfg(feature = "tokio-compat")]

@@ -46,6 +46,8 @@
 pub mod compat;
 mod context;
 mod coop;
+#[cfg(feature = "http-client")]
+pub mod http;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod io;

@@ -9,7 +9,7 @@
 //!   worker thread, named [`BRIDGE_THREAD_NAME`], with tokio's I/O and time drivers.
 //!   It is built on first need (the first ticktock runtime thread or `block_on` call
 //!   that enters it) and lives until the process exits (a `static`, never dropped).
-//! - Nothing per ticktock runtime: each runtime thread holds a [`TokioContext`]
+//! - Nothing per ticktock runtime: each runtime thread holds a `TokioContext`
 //!   guard (tokio's `EnterGuard`) for its whole life, and each `block_on` call for
 //!   its duration. `Builder::tokio_compat(false)` makes the guard empty.
 //!
