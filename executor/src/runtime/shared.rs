@@ -413,3 +413,26 @@ impl Shared {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+impl Shared {
+    /// One worker's core and a multi-thread shared state around it, with no thread
+    /// started (and none startable): for unit tests of the queue and park policies.
+    pub(crate) fn one_worker_for_tests() -> (Core, Shared) {
+        fn no_thread(_: &Handle, _: Box<Core>) -> io::Result<std::thread::JoinHandle<()>> {
+            Err(io::Error::other("unit tests start no thread"))
+        }
+        let queue = Worker::new_fifo();
+        let stealers = vec![queue.stealer()].into_boxed_slice();
+        let parking = Arc::new(Parking::new(1).unwrap());
+        let shared = Shared::new(
+            Flavor::MultiThread,
+            stealers,
+            parking,
+            1,
+            "test".into(),
+            no_thread,
+        );
+        (Core::new(0, queue), shared)
+    }
+}

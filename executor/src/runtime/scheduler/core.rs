@@ -277,33 +277,13 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use async_task::Runnable;
-    use crossbeam_deque::Worker;
 
     use super::{Core, Placement, Visible, MAX_LIFO_STREAK};
-    use crate::runtime::scheduler::wake_workers::Parking;
-    use crate::runtime::shared::{Flavor, Handle, Shared};
-
-    /// The thread starter of a test's shared state: these tests start no thread.
-    fn no_thread(_: &Handle, _: Box<Core>) -> std::io::Result<std::thread::JoinHandle<()>> {
-        Err(std::io::Error::other(
-            "the queue-policy tests start no thread",
-        ))
-    }
+    use crate::runtime::shared::Shared;
 
     /// One worker's core and a shared state around it (no threads started).
     fn setup() -> (Core, Shared) {
-        let queue = Worker::new_fifo();
-        let stealers = vec![queue.stealer()].into_boxed_slice();
-        let parking = Arc::new(Parking::new(1).unwrap());
-        let shared = Shared::new(
-            Flavor::MultiThread,
-            stealers,
-            parking,
-            1,
-            "test".into(),
-            no_thread,
-        );
-        (Core::new(0, queue), shared)
+        Shared::one_worker_for_tests()
     }
 
     /// A runnable that records `id` in `log` when run.

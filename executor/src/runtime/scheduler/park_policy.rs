@@ -142,37 +142,17 @@ fn park_announced(
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use std::sync::Arc;
-
-    use crossbeam_deque::Worker;
-
     use super::park;
     use crate::context::WorkerContext;
-    use crate::runtime::scheduler::core::Core;
-    use crate::runtime::scheduler::wake_workers::Parking;
-    use crate::runtime::shared::{Flavor, Handle, Shared};
-
-    fn no_thread(_: &Handle, _: Box<Core>) -> std::io::Result<std::thread::JoinHandle<()>> {
-        Err(std::io::Error::other("this test starts no thread"))
-    }
+    use crate::runtime::shared::Shared;
 
     /// A worker that takes the poller with an unpark already pending returns without
     /// polling; it must not leave its published deadline behind, or a timer registered
     /// afterwards would count on a poller that is not there (no wake-up, no hand-off).
     #[test]
     fn a_park_cut_short_by_a_pending_unpark_leaves_no_poller_deadline() {
-        let queue = Worker::new_fifo();
-        let stealers = vec![queue.stealer()].into_boxed_slice();
-        let parking = Arc::new(Parking::new(1).unwrap());
-        let shared = Shared::new(
-            Flavor::MultiThread,
-            stealers,
-            parking,
-            1,
-            "test".into(),
-            no_thread,
-        );
-        let worker = WorkerContext::new(Box::new(Core::new(0, queue)));
+        let (core, shared) = Shared::one_worker_for_tests();
+        let worker = WorkerContext::new(Box::new(core));
         shared.parking.parkers[0].unpark();
         park(&shared, &worker, &|| false);
         assert!(

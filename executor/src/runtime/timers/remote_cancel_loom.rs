@@ -41,26 +41,9 @@ use loom::thread;
 use ticktock_timer::{StoreId, TimerKey};
 
 use crate::loom::sync::Arc;
+use crate::runtime::loom_tests::model;
 use crate::runtime::scheduler::wake_workers::Parking;
 use crate::runtime::timers::stores::{LockWait, StoreCell, Timers};
-
-/// Preemption bound when `LOOM_MAX_PREEMPTIONS` is not set: three, as the other
-/// executor models (two reach the store-buffering interleaving of `offer` and
-/// `release`: one switch between the pusher's first owner read and its push, one
-/// between the releaser's drain and its store).
-const DEFAULT_PREEMPTION_BOUND: usize = 3;
-
-/// Runs `f` under loom with a bounded number of preemptions.
-fn model<F>(f: F)
-where
-    F: Fn() + Sync + Send + 'static,
-{
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(DEFAULT_PREEMPTION_BOUND);
-    }
-    builder.check(f);
-}
 
 /// A waker that counts its wake-ups (a plain std atomic: counting is not part of
 /// the protocol under test).
