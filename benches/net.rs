@@ -15,62 +15,15 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Mutex;
 
+use common::echo::{ticktock_echo_server, tokio_echo_server, tokio_io_rt};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 /// Size of one echoed message: a small request, as in an RPC.
 const MESSAGE_BYTES: usize = 64;
 /// (connections, round trips per connection) of the echo variants.
 const ECHO: [(usize, u64); 2] = [(1, 2_000), (100, 50)];
-
-/// A tokio runtime like [`common::tokio_rt`], with its I/O driver enabled.
-fn tokio_io_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(common::WORKERS)
-        .enable_all()
-        .build()
-        .expect("build tokio runtime")
-}
-
-/// Starts an echo server on ticktock; returns its address.
-fn ticktock_echo_server(rt: &ticktock::Runtime) -> SocketAddr {
-    rt.block_on(async {
-        let listener = ticktock::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        ticktock::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                stream.set_nodelay(true).unwrap();
-                ticktock::spawn(async move {
-                    let (mut reader, mut writer) = (&stream, &stream);
-                    let _ = futures::io::copy(&mut reader, &mut writer).await;
-                });
-            }
-        });
-        addr
-    })
-}
-
-/// Starts an echo server on tokio; returns its address.
-fn tokio_echo_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                stream.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let (mut reader, mut writer) = stream.split();
-                    let _ = tokio::io::copy(&mut reader, &mut writer).await;
-                });
-            }
-        });
-        addr
-    })
-}
 
 /// Opens `count` connections to `addr` on runtime `$rt` (crate name) `$runtime`.
 macro_rules! connect_all {

@@ -37,6 +37,7 @@ mod echo;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
+use common::echo::{ticktock_echo_server, tokio_echo_server, tokio_io_rt};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 /// Size of one echoed message: a small request, as in an RPC.
@@ -49,53 +50,6 @@ const SPAWNS: u64 = 1_000;
 const REQWEST: (usize, u64) = (50, 20);
 /// (concurrent tasks, unary calls per task) of the gRPC variants.
 const GRPC: (usize, u64) = (50, 20);
-
-/// A tokio runtime with [`common::WORKERS`] workers and every driver.
-fn tokio_io_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(common::WORKERS)
-        .enable_all()
-        .build()
-        .expect("build tokio runtime")
-}
-
-/// Starts a ticktock echo server on `rt`; returns its address.
-fn ticktock_echo_server(rt: &ticktock::Runtime) -> SocketAddr {
-    rt.block_on(async {
-        let listener = ticktock::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        ticktock::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                stream.set_nodelay(true).unwrap();
-                ticktock::spawn(async move {
-                    let (mut reader, mut writer) = (&stream, &stream);
-                    let _ = futures::io::copy(&mut reader, &mut writer).await;
-                });
-            }
-        });
-        addr
-    })
-}
-
-/// Starts a tokio echo server on `rt`; returns its address.
-fn tokio_echo_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                stream.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let (mut reader, mut writer) = stream.split();
-                    let _ = tokio::io::copy(&mut reader, &mut writer).await;
-                });
-            }
-        });
-        addr
-    })
-}
 
 /// `rounds` echo round trips on `stream`, with the extension traits of `$io`
 /// (named in full: ticktock's streams implement both families here).

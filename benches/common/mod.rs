@@ -6,10 +6,11 @@
 //! the paths `$rt::spawn`, `$rt::task::yield_now` and `$rt::time::*` differ.
 //! A workload that several files run lives in a submodule here and exports its
 //! macro (`#[macro_use] mod common;`): [`timeout`] (`timer_timeout.rs`,
-//! `scaling.rs`).
+//! `scaling.rs`). The echo servers of the socket benches are in [`echo`].
 
 #![allow(dead_code)]
 
+pub mod echo;
 #[macro_use]
 pub mod timeout;
 
