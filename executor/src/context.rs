@@ -130,6 +130,7 @@ pub(crate) fn try_current_handle() -> Result<Option<Handle>, std::thread::Access
 
 /// Runs `f` with this thread's context, or with `None` while the thread is being
 /// torn down (its thread-locals are gone). The one place that handles that case.
+#[inline]
 fn with_context<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
     let mut f = Some(f);
     match CONTEXT.try_with(|ctx| (f.take().expect("called once"))(Some(ctx))) {
@@ -156,6 +157,7 @@ pub(crate) fn current_worker() -> Option<std::rc::Rc<WorkerContext>> {
 
 /// Runs `f` with this thread's worker state, if the thread is a worker of the
 /// runtime `handle` belongs to.
+#[inline]
 pub(crate) fn with_worker<R>(f: impl FnOnce(Option<(&Handle, &WorkerContext)>) -> R) -> R {
     with_context(|ctx| {
         let Some(ctx) = ctx else { return f(None) };

@@ -55,6 +55,7 @@ pub(crate) enum Wake {
 
 /// Schedules a woken task on the current worker if the current thread drives a core
 /// of `handle`'s runtime. Gives the task back otherwise.
+#[inline]
 pub(crate) fn schedule_local(
     handle: &Handle,
     runnable: Runnable,
