@@ -33,18 +33,52 @@ const EPOCH_MARGIN: Duration = Duration::from_secs(86_400);
 /// of the process, so a `Sleep` can keep its deadline as 8 bytes of nanoseconds
 /// before it knows its runtime.
 pub(crate) fn process_epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(|| {
+    epochs().instant
+}
+
+/// The process epoch twice: as an `Instant`, and (on Linux) as a reading of the raw
+/// monotonic clock that [`monotonic_nanos`] subtracts from.
+struct Epochs {
+    instant: Instant,
+    /// `CLOCK_MONOTONIC` nanoseconds of the epoch, read *after* `instant` and moved
+    /// back by the same margin: never earlier than `instant` (see [`monotonic_nanos`]).
+    #[cfg(target_os = "linux")]
+    raw: i64,
+}
+
+fn epochs() -> &'static Epochs {
+    static EPOCHS: OnceLock<Epochs> = OnceLock::new();
+    EPOCHS.get_or_init(|| {
         let now = Instant::now();
-        [
+        #[cfg(target_os = "linux")]
+        let raw_now = raw_monotonic_nanos();
+        let (instant, margin) = [
             EPOCH_MARGIN,
             Duration::from_secs(3_600),
             Duration::from_secs(1),
         ]
         .into_iter()
-        .find_map(|margin| now.checked_sub(margin))
-        .unwrap_or(now)
+        .find_map(|margin| now.checked_sub(margin).map(|epoch| (epoch, margin)))
+        .unwrap_or((now, Duration::ZERO));
+        #[cfg(not(target_os = "linux"))]
+        let _ = margin;
+        Epochs {
+            instant,
+            #[cfg(target_os = "linux")]
+            raw: raw_now - margin.as_nanos() as i64,
+        }
     })
+}
+
+/// `CLOCK_MONOTONIC` read straight from the vDSO (rustix), as signed nanoseconds:
+/// the clock `std::time::Instant` reads on Linux, without the checked `Timespec`
+/// arithmetic of `Instant::elapsed` (about a third of a clock read's cost on the
+/// timer hot path, measured in docs/benchmarks.md).
+#[cfg(target_os = "linux")]
+#[inline]
+fn raw_monotonic_nanos() -> i64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    now.tv_sec * 1_000_000_000 + now.tv_nsec
 }
 
 /// An instant as nanoseconds since the process epoch: exact (an `Instant` has
@@ -85,9 +119,16 @@ pub(crate) fn any_clock_altered() -> bool {
 }
 
 /// Real nanoseconds since the process epoch, read now from the monotonic clock
-/// (`std::time::Instant`; no pause or advance applied), recorded as this
-/// thread's recent reading.
+/// (no pause or advance applied), recorded as this thread's recent reading.
+///
+/// On Linux the raw epoch was read after the `Instant` epoch, so this is never
+/// ahead of `process_epoch().elapsed()` (it trails it by the nanoseconds between
+/// the two epoch reads): a deadline given as an `Instant` fires no earlier than
+/// that instant, and "now" never runs ahead of `std::time::Instant::now()`.
 pub(crate) fn monotonic_nanos() -> Nanos {
+    #[cfg(target_os = "linux")]
+    let nanos = u64::try_from(raw_monotonic_nanos() - epochs().raw).unwrap_or(0);
+    #[cfg(not(target_os = "linux"))]
     let nanos = u64::try_from(process_epoch().elapsed().as_nanos()).unwrap_or(u64::MAX);
     let _ = RECENT_REAL_NANOS.try_with(|recent| recent.set(nanos));
     nanos
@@ -198,6 +239,19 @@ mod tests {
     use std::time::Duration;
 
     use proptest::prelude::*;
+
+    #[test]
+    fn the_raw_clock_never_runs_ahead_of_instant() {
+        for _ in 0..10_000 {
+            let before = super::process_epoch().elapsed().as_nanos();
+            let raw = u128::from(super::monotonic_nanos());
+            let after = super::process_epoch().elapsed().as_nanos();
+            assert!(raw <= after, "raw {raw} ns ahead of Instant's {after} ns");
+            // It trails by the time between the two epoch reads: nanoseconds (a
+            // second allows for a thread descheduled right there, even under valgrind).
+            assert!(before < raw + 1_000_000_000, "raw {raw} ns far behind {before} ns");
+        }
+    }
 
     use super::Clock;
 
