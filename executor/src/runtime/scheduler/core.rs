@@ -2,7 +2,7 @@
 //! task queues.
 //!
 //! # What it owns
-//! [`Core`]: a worker's private state (its local run queue, tick counter, random
+//! [`Core`]: a worker's private state (its local run queue, pick countdowns, random
 //! state, the LIFO cells it watches and a reusable buffer of fired wakers), and the
 //! policy that picks the next task (local LIFO cell, local queue, global queue,
 //! other workers) and places a woken one ([`Placement`]). The LIFO cell itself sits
@@ -78,7 +78,12 @@ pub(crate) struct Core {
     /// cell ([`NOT_WATCHED`] if none). Seeing the same count twice means the victim
     /// is stuck inside one poll, and its LIFO task is taken.
     lifo_watch: Vec<u64>,
-    tick: u32,
+    /// Picks left until the next maintenance pass (0: due now). Countdowns, not
+    /// `tick % interval`: the intervals are runtime settings, and a division by
+    /// one costs tens of cycles on every pick of the hot loop.
+    until_maintenance: u32,
+    /// Picks left until the global queue goes first (0: this pick).
+    until_global_first: u32,
     /// Ticks between maintenance passes (`Builder::event_interval`).
     event_interval: u32,
     /// Ticks between looks at the global queue first (`Builder::global_queue_interval`).
@@ -93,6 +98,16 @@ pub(crate) struct Core {
     pub(crate) wakers: Vec<Waker>,
 }
 
+/// One pick of a countdown that reaches 0 every `interval` picks (`interval >= 1`):
+/// the same picks as `tick % interval == 0` with `tick` counting picks.
+#[inline]
+fn count_down(left: u32, interval: u32) -> u32 {
+    match left {
+        0 => interval - 1,
+        left => left - 1,
+    }
+}
+
 impl Core {
     pub(crate) fn new(index: usize, queue: Worker<Runnable>) -> Core {
         Core {
@@ -100,7 +115,8 @@ impl Core {
             queue,
             lifo_streak: 0,
             lifo_watch: Vec::new(),
-            tick: 0,
+            until_maintenance: 0,
+            until_global_first: 0,
             event_interval: EVENT_INTERVAL,
             global_queue_interval: crate::runtime::config::DEFAULT_GLOBAL_QUEUE_INTERVAL,
             rng: XorShift::for_worker(index),
@@ -120,7 +136,7 @@ impl Core {
     /// Whether this turn of the loop is due a maintenance pass (every
     /// `event_interval` ticks, [`EVENT_INTERVAL`] by default).
     pub(crate) fn maintenance_due(&self) -> bool {
-        self.tick % self.event_interval == 0
+        self.until_maintenance == 0
     }
 
     /// Queues a task woken on this worker. See [`Visible`] for the answer.
@@ -156,10 +172,11 @@ impl Core {
     /// a yield), its LIFO cell (bounded streak), its queue, then a batch of the
     /// global queue.
     pub(crate) fn next_local(&mut self, queues: &Queues<'_>) -> Option<Runnable> {
-        self.tick = self.tick.wrapping_add(1);
+        self.until_maintenance = count_down(self.until_maintenance, self.event_interval);
+        self.until_global_first = count_down(self.until_global_first, self.global_queue_interval);
         let yielded = std::mem::replace(&mut self.yielded, false);
         // `is_empty` is two plain loads; `pop_global` would pay a fence each time.
-        if (yielded || self.tick % self.global_queue_interval == 0) && !queues.injector.is_empty() {
+        if (yielded || self.until_global_first == 0) && !queues.injector.is_empty() {
             if let Some(runnable) = retry_steal(|| queues.injector.steal()) {
                 return Some(runnable);
             }
