@@ -2,7 +2,8 @@
 //! the word saying who the owner is, and the thread tokens that word holds.
 //!
 //! # What it owns
-//! - [`RemoteCancels`]: one per `StoreCell`: a lock-free queue of keys whose handle
+//! - [`RemoteCancels`]: one per `StoreCell`: a queue of keys (behind its own mutex, never
+//!   the store's) whose handle
 //!   let go on another thread, and `owner`, the [`ThreadToken`] of the thread that
 //!   runs the store's timer passes now, or [`UNATTENDED`].
 //! - [`ThreadToken`]: a number naming the current thread, read from one
@@ -16,13 +17,13 @@
 //! # Invariants
 //! - A token is never [`UNATTENDED`], and two live threads never share one.
 //! - `offer` pushes, then fences (SeqCst), then reads `owner`; `release` writes
-//!   [`UNATTENDED`], then fences (SeqCst); its caller then pops everything. So a key
+//!   [`UNATTENDED`], then fences (SeqCst); its caller then takes everything. So a key
 //!   pushed while the store is given up is seen by the pusher's read or by the
 //!   releaser's pops, or both (`remote_cancel.rs`, loom models in
 //!   `remote_cancel_loom.rs`).
 //!
 //! # Ground rules
-//! Anyone may push and read `owner`; keys are popped only under the store's lock
+//! Anyone may push and read `owner`; keys are taken only under the store's lock
 //! (the callers in `remote_cancel.rs` hold it); `owner` is written by the owner's
 //! timer pass ([`RemoteCancels::claim`]) and by whoever gives the store up
 //! ([`RemoteCancels::release`]).
@@ -84,69 +85,49 @@ impl ThreadToken {
     }
 }
 
-/// The queue of keys itself: lock-free in production (crossbeam's MPMC `Injector`,
-/// already the global task queue); under loom a loom mutex around a `VecDeque`, so
-/// the models explore every order of pushes, pops and the owner-word accesses (the
-/// queue's own linearizability is crossbeam's, tested there).
-#[cfg(not(loom))]
-struct KeyQueue(crossbeam_deque::Injector<TimerKey>);
+/// The queue of keys itself: a `Vec` behind its own mutex (never the store's), with
+/// its length mirrored in an atomic so `has_queued` takes no lock. Remote droppers
+/// lock it for one push; the owner empties it with one lock per timer pass
+/// ([`RemoteCancels::take_all`]) instead of one compare-and-swap per key, which is
+/// what crossbeam's `Injector` (the first version) cost it: the owner's side is the
+/// one the cross-thread workload waits on (docs/benchmarks.md). Under loom the same
+/// shape with loom's mutex, so the models explore every order of pushes, takes and
+/// owner-word accesses.
+struct KeyQueue {
+    keys: crate::loom::sync::Mutex<Vec<TimerKey>>,
+    /// `keys.len()`, written under the mutex. Read without it by `has_queued` and
+    /// `has_backlog`: a stale read delays a cancel to the next pass, and the
+    /// unattended hand-over does not rely on it (it takes everything, see
+    /// [`RemoteCancels::release`]).
+    len: crate::loom::sync::atomic::AtomicUsize,
+}
 
-#[cfg(not(loom))]
 impl KeyQueue {
     fn new() -> KeyQueue {
-        KeyQueue(crossbeam_deque::Injector::new())
-    }
-
-    fn push(&self, key: TimerKey) {
-        self.0.push(key);
-    }
-
-    fn pop(&self) -> Option<TimerKey> {
-        loop {
-            match self.0.steal() {
-                crossbeam_deque::Steal::Success(key) => return Some(key),
-                crossbeam_deque::Steal::Empty => return None,
-                crossbeam_deque::Steal::Retry => {}
-            }
+        KeyQueue {
+            keys: crate::loom::sync::Mutex::new(Vec::new()),
+            len: crate::loom::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-}
-
-#[cfg(loom)]
-struct KeyQueue(crate::loom::sync::Mutex<std::collections::VecDeque<TimerKey>>);
-
-#[cfg(loom)]
-impl KeyQueue {
-    fn new() -> KeyQueue {
-        KeyQueue(crate::loom::sync::Mutex::new(Default::default()))
-    }
-
     fn push(&self, key: TimerKey) {
-        crate::loom::lock(&self.0).push_back(key);
+        let mut keys = crate::loom::lock(&self.keys);
+        keys.push(key);
+        self.len.store(keys.len(), Ordering::Relaxed);
     }
 
-    fn pop(&self) -> Option<TimerKey> {
-        crate::loom::lock(&self.0).pop_front()
-    }
-
-    fn is_empty(&self) -> bool {
-        crate::loom::lock(&self.0).is_empty()
+    /// Moves every queued key to the end of `out`; the queue keeps its capacity.
+    fn take_all(&self, out: &mut Vec<TimerKey>) {
+        let mut keys = crate::loom::lock(&self.keys);
+        out.append(&mut keys);
+        self.len.store(0, Ordering::Relaxed);
     }
 
     fn len(&self) -> usize {
-        crate::loom::lock(&self.0).len()
+        self.len.load(Ordering::Relaxed)
     }
 }
 
-/// Where [`RemoteCancels::offer`] sent a cancel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Offer {
     /// The caller owns the store: cancel under the lock (nothing queued).
@@ -214,7 +195,7 @@ impl RemoteCancels {
 
     /// Whether any key is queued (the owner's check, each timer pass).
     pub(crate) fn has_queued(&self) -> bool {
-        !self.queue.is_empty()
+        self.queue.len() != 0
     }
 
     /// Whether enough keys are queued for a thief to apply them.
@@ -222,10 +203,10 @@ impl RemoteCancels {
         self.queue.len() >= THIEF_DRAIN_BACKLOG
     }
 
-    /// Takes the next queued key. Only the holder of the store's lock pops
+    /// Moves every queued key to `out`. Only the holder of the store's lock takes
     /// (`StoreCell::apply_queued`), so a key is applied once, under that lock.
-    pub(crate) fn pop(&self) -> Option<TimerKey> {
-        self.queue.pop()
+    pub(crate) fn take_all(&self, out: &mut Vec<TimerKey>) {
+        self.queue.take_all(out);
     }
 }
 
@@ -254,8 +235,12 @@ mod tests {
         assert_eq!(remote.offer(key, other), Offer::Mine);
         assert_eq!(remote.offer(key, me), Offer::Queued);
         assert!(remote.has_queued());
-        assert_eq!(remote.queue.pop(), Some(key));
-        assert_eq!(remote.queue.pop(), None);
+        let mut taken = Vec::new();
+        remote.take_all(&mut taken);
+        assert_eq!(taken, [key]);
+        assert!(!remote.has_queued());
+        remote.take_all(&mut taken);
+        assert_eq!(taken, [key], "nothing more to take");
         remote.release();
         assert_eq!(remote.offer(key, me), Offer::Unattended);
     }

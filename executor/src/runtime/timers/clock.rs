@@ -249,7 +249,10 @@ mod tests {
             assert!(raw <= after, "raw {raw} ns ahead of Instant's {after} ns");
             // It trails by the time between the two epoch reads: nanoseconds (a
             // second allows for a thread descheduled right there, even under valgrind).
-            assert!(before < raw + 1_000_000_000, "raw {raw} ns far behind {before} ns");
+            assert!(
+                before < raw + 1_000_000_000,
+                "raw {raw} ns far behind {before} ns"
+            );
         }
     }
 

@@ -1,6 +1,6 @@
 //! Cancels of a store's timers from threads other than its owner, which never make
-//! the owner wait: the cancelling thread queues the timer's key on a lock-free queue
-//! and the owner applies the queue on its next timer pass (tokio's RFC "delayed
+//! the owner wait: the cancelling thread queues the timer's key on the store's cancel queue
+//! (its own mutex, never the store's) and the owner applies the queue on its next timer pass (tokio's RFC "delayed
 //! cancellation of timer", tokio-rs/tokio#7384, for per-worker stores).
 //!
 //! # What it owns
@@ -68,6 +68,8 @@ use crate::runtime::timers::stores::{LockWait, LockedStore, StoreCell};
 /// drop and the tombstones' destinations to forward the cancel to.
 #[derive(Default)]
 pub(crate) struct Applied {
+    /// The keys taken from the queue, reused for each take.
+    keys: Vec<TimerKey>,
     wakers: Vec<Waker>,
     forwards: Vec<Moved>,
     /// Keys applied.
@@ -110,8 +112,9 @@ impl StoreCell {
     /// Applies every queued cancel to this cell's locked `store`; the caller calls
     /// [`Applied::finish`] once the lock is released.
     pub(crate) fn apply_queued(&self, store: &mut LockedStore<'_>, applied: &mut Applied) {
-        while let Some(key) = self.remote.pop() {
-            applied.count += 1;
+        self.remote.take_all(&mut applied.keys);
+        applied.count += applied.keys.len();
+        for key in applied.keys.drain(..) {
             match cancel_entry(store, key) {
                 Ok(Some(waker)) => applied.wakers.push(waker),
                 Ok(None) => {}
