@@ -113,6 +113,7 @@ static ANY_RUNTIME_SHUT_DOWN: StaticAtomicBool = StaticAtomicBool::new(false);
 /// Whether any runtime of the process has started shutting down (see
 /// [`ANY_RUNTIME_SHUT_DOWN`]). A task woken by a shutdown is polled after the flag
 /// was set, so it reads `true`.
+#[inline]
 pub(crate) fn any_runtime_shut_down() -> bool {
     ANY_RUNTIME_SHUT_DOWN.load(Ordering::SeqCst)
 }

@@ -25,6 +25,7 @@ pub(crate) struct AbortFlag(Arc<AtomicBool>);
 
 impl AbortFlag {
     /// Returns `true` if the task was asked to abort.
+    #[inline]
     pub(crate) fn is_set(&self) -> bool {
         self.0.load(Ordering::Acquire)
     }

@@ -66,12 +66,14 @@ thread_local! {
 pub(crate) struct CurrentTask(Option<Id>);
 
 impl CurrentTask {
+    #[inline]
     pub(crate) fn enter(id: Id) -> CurrentTask {
         CurrentTask(CURRENT.try_with(|c| c.replace(Some(id))).unwrap_or(None))
     }
 }
 
 impl Drop for CurrentTask {
+    #[inline]
     fn drop(&mut self) {
         let _ = CURRENT.try_with(|c| c.set(self.0));
     }

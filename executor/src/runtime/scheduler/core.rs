@@ -140,6 +140,7 @@ impl Core {
     }
 
     /// Queues a task woken on this worker. See [`Visible`] for the answer.
+    #[inline]
     pub(crate) fn push_local(
         &mut self,
         queues: &Queues<'_>,
@@ -171,6 +172,7 @@ impl Core {
     /// The next task of this worker's own: the global queue now and then (or after
     /// a yield), its LIFO cell (bounded streak), its queue, then a batch of the
     /// global queue.
+    #[inline]
     pub(crate) fn next_local(&mut self, queues: &Queues<'_>) -> Option<Runnable> {
         self.until_maintenance = count_down(self.until_maintenance, self.event_interval);
         self.until_global_first = count_down(self.until_global_first, self.global_queue_interval);

@@ -138,10 +138,17 @@ fn deregister(key: &mut Option<TaskKey>, runtime_id: usize) {
 /// shutdown flag (and the process-wide one before it) is set before that wake, and
 /// the wake precedes this poll, so this poll sees the flag. While no runtime of the
 /// process has shut down, one load answers.
+#[inline]
 fn cancel_if_shutting_down(runtime_id: usize, cx: &Context<'_>) {
-    if !crate::runtime::shared::any_runtime_shut_down() {
-        return;
+    if crate::runtime::shared::any_runtime_shut_down() {
+        wake_if_shut_down(runtime_id, cx);
     }
+}
+
+/// The rare half of [`cancel_if_shutting_down`], out of the poll path.
+#[cold]
+#[inline(never)]
+fn wake_if_shut_down(runtime_id: usize, cx: &Context<'_>) {
     crate::context::with_handle(|handle| {
         if handle.is_some_and(|h| h.id() == runtime_id && h.shared.is_shutdown()) {
             cx.waker().wake_by_ref();
