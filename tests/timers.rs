@@ -238,6 +238,45 @@ fn a_sleep_dropped_on_another_thread_is_freed_by_the_owners_next_pass() {
     assert_eq!(total_timers(&rt.metrics(), |t| t.slab_len), 0);
 }
 
+/// Live timers in the workers' stores and in the external store.
+fn live_where(rt: &ticktock::Runtime) -> (usize, usize) {
+    let metrics = rt.metrics();
+    let workers = metrics.per_worker.iter().map(|w| w.timers.live).sum();
+    (workers, metrics.external_timers.live)
+}
+
+#[test]
+fn a_sleep_polled_on_another_thread_moves_to_that_threads_store() {
+    // Registered by a task on a worker; then polled by the `block_on` caller of
+    // the multi-thread runtime, which is no worker: its store is the external one.
+    // The timer follows: one lock of the old store for the move, none after.
+    let rt = runtime(2);
+    let mut sleep = rt.block_on(async {
+        ticktock::spawn(async {
+            let mut s = Box::pin(sleep(Duration::from_secs(60)));
+            assert!((&mut s).now_or_never().is_none());
+            s
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(live_where(&rt), (1, 0), "registered on the worker");
+    rt.block_on(async { assert!((&mut sleep).now_or_never().is_none()) });
+    assert_eq!(
+        live_where(&rt),
+        (0, 1),
+        "moved to the polling thread's store"
+    );
+    // Still the same sleep: moved to a near deadline, it completes, never early.
+    let target = Instant::now() + Duration::from_millis(10);
+    rt.block_on(async {
+        sleep.as_mut().reset(target);
+        sleep.await;
+        assert!(Instant::now() >= target);
+    });
+    assert_eq!(live_where(&rt), (0, 0));
+}
+
 #[test]
 fn later_deadlines_never_wake_the_poller_and_earlier_ones_do() {
     let rt = runtime(2);
@@ -291,37 +330,57 @@ fn later_deadlines_never_wake_the_poller_and_earlier_ones_do() {
     drop(later_outside);
 }
 
+/// A waker that records when it was first woken.
+struct WokenAt(std::sync::Mutex<Option<Instant>>);
+
+impl std::task::Wake for WokenAt {
+    fn wake(self: Arc<Self>) {
+        self.0.lock().unwrap().get_or_insert_with(Instant::now);
+    }
+}
+
 #[test]
 fn blocked_worker_timers_are_stolen_and_fire_on_time() {
     let rt = runtime(2);
-    let lateness = rt.block_on(async {
+    let wakes: Vec<(Instant, Arc<WokenAt>)> = rt.block_on(async {
         ticktock::spawn(async {
-            // Register five sleeps in this worker's store, hand them to other
-            // tasks, then block this worker for 300 ms.
+            // Register five sleeps in this worker's store, each waiting with a waker
+            // that records when it is woken, then block this worker for 300 ms:
+            // only another worker's steal can fire them. (Sleeps awaited by other
+            // tasks would move to those tasks' workers at their first poll there,
+            // `time/sleep.rs`, and need no stealing.)
             let start = Instant::now();
-            let mut waiters = Vec::new();
+            let mut wakes = Vec::new();
+            let mut sleeps = Vec::new();
             for i in 1..=5u64 {
                 let deadline = start + Duration::from_millis(20 * i);
+                let woken = Arc::new(WokenAt(std::sync::Mutex::new(None)));
+                let waker = std::task::Waker::from(woken.clone());
                 let mut s = Box::pin(sleep_until(deadline));
-                assert!((&mut s).now_or_never().is_none());
-                waiters.push(ticktock::spawn(async move {
-                    s.await;
-                    Instant::now() - deadline
-                }));
+                let mut cx = std::task::Context::from_waker(&waker);
+                assert!(s.as_mut().poll(&mut cx).is_pending());
+                sleeps.push(s);
+                wakes.push((deadline, woken));
             }
             std::thread::sleep(Duration::from_millis(300));
-            waiters
+            drop(sleeps);
+            wakes
         })
         .await
         .unwrap()
     });
-    let lateness: Vec<Duration> = rt.block_on(async {
-        let mut out = Vec::new();
-        for waiter in lateness {
-            out.push(waiter.await.unwrap());
-        }
-        out
-    });
+    let lateness: Vec<Duration> = wakes
+        .iter()
+        .map(|(deadline, woken)| {
+            let at = woken
+                .0
+                .lock()
+                .unwrap()
+                .expect("a stolen timer was never fired");
+            assert!(at >= *deadline, "fired early");
+            at - *deadline
+        })
+        .collect();
     eprintln!("lateness while the owner was blocked: {lateness:?}");
     for late in &lateness {
         assert!(

@@ -337,6 +337,7 @@ impl<W, L: Copy> TimerStore<W, L> {
     /// assert_eq!(store.slab_len(), 3);
     /// assert_eq!(store.next_deadline(), Some(50));
     /// ```
+    #[inline]
     pub fn reset(&mut self, key: TimerKey, when: Nanos) -> Result<bool, Moved> {
         let when = clamp_deadline(when);
         let earlier = match self.handle_entry(key, "reset").state() {

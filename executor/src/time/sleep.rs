@@ -341,6 +341,13 @@ impl Sleep {
                 self.created_at()
             );
         };
+        self.register_in(cell, cx)
+    }
+
+    /// Registers the sleep in `cell` with the task's waker, unless its deadline has
+    /// passed (then it completes).
+    #[inline(always)]
+    fn register_in(&mut self, cell: Arc<StoreCell>, cx: &mut Context<'_>) -> Poll<()> {
         let when = self.deadline.nanos();
         // The thread's last clock reading (usually the one `sleep()` just made):
         // a deadline at or before it has passed. A later one is registered even if
@@ -363,6 +370,42 @@ impl Sleep {
         self.link = Link::Registered(Registration { cell, key });
         Poll::Pending
     }
+
+    /// This thread's own store, if it has one and the sleep is registered in
+    /// another: see [`Sleep::poll_moving_home`].
+    fn home_elsewhere(&self) -> Option<Arc<StoreCell>> {
+        let Link::Registered(registration) = &self.link else {
+            return None;
+        };
+        let cell = &registration.cell;
+        crate::context::home_store()
+            .filter(|home| !Arc::ptr_eq(home, cell) && home.same_runtime(cell))
+    }
+
+    /// The timer follows its task: polled on a thread other than the one that owns
+    /// its store (a task stolen by another worker), the sleep moves its entry to
+    /// this thread's store, so this poll and every later poll, reset and drop take
+    /// an uncontended lock instead of the owner's. One lock of the old store pays
+    /// for the move (the cancel, which also reads the creation site). A reset on
+    /// another thread does not move the entry (it locks the owner's store once);
+    /// the next poll there does.
+    ///
+    /// `None` (nothing done) if this thread has no store of the sleep's runtime.
+    #[cold]
+    #[inline(never)]
+    fn poll_moving_home(&mut self, cx: &mut Context<'_>) -> Option<Poll<()>> {
+        let home = self.home_elsewhere()?;
+        let Link::Registered(registration) = &self.link else {
+            unreachable!("only a registered sleep moves")
+        };
+        if has_passed(&registration.cell, self.deadline.nanos()) {
+            // Due: complete here; the old entry is let go at drop (queued).
+            self.deadline.set_elapsed();
+            return Some(Poll::Ready(()));
+        }
+        self.deregister();
+        Some(self.register_in(home, cx))
+    }
 }
 
 impl Future for Sleep {
@@ -380,6 +423,14 @@ impl Future for Sleep {
         }
         let Link::Registered(registration) = &mut this.link else {
             return this.register(cx);
+        };
+        if registration.cell.owned_by_another_thread() {
+            if let Some(ready) = this.poll_moving_home(cx) {
+                return ready;
+            }
+        }
+        let Link::Registered(registration) = &mut this.link else {
+            unreachable!("checked above")
         };
         let mut replaced: Option<Waker> = None;
         let state = registration.with_store(|_, store, key| {

@@ -167,6 +167,14 @@ impl RemoteCancels {
         }
     }
 
+    /// Whether another thread runs this store's timer passes now (not this thread,
+    /// and not unattended). A hint, as every read of the owner word: a stale answer
+    /// sends an operation down the other, equally correct, path.
+    pub(crate) fn owned_by_another_thread(&self, token: ThreadToken) -> bool {
+        let owner = self.owner.load(Ordering::Relaxed);
+        owner != UNATTENDED && owner != token.0
+    }
+
     /// Marks the store unattended and fences; the caller then applies the queue
     /// under the lock (see the module's invariants). Returns nothing to check: the
     /// caller's drain is what makes it complete.

@@ -109,6 +109,15 @@ impl StoreCell {
         }
     }
 
+    /// Whether a `Sleep` registered here and polled or reset on this thread should
+    /// move to this thread's own store (`time/sleep.rs`, "the timer follows its
+    /// task"): another thread owns this store, so every lock taken here would be one
+    /// its owner may wait on.
+    #[inline]
+    pub(crate) fn owned_by_another_thread(&self) -> bool {
+        self.remote.owned_by_another_thread(ThreadToken::current())
+    }
+
     /// Applies every queued cancel to this cell's locked `store`; the caller calls
     /// [`Applied::finish`] once the lock is released.
     pub(crate) fn apply_queued(&self, store: &mut LockedStore<'_>, applied: &mut Applied) {

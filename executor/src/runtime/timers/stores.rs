@@ -186,6 +186,11 @@ impl StoreCell {
         let _ = cell.get_or_init(|| to.clone());
     }
 
+    /// Whether `other` is a store of the same runtime (they share the parking lot).
+    pub(crate) fn same_runtime(&self, other: &StoreCell) -> bool {
+        Arc::ptr_eq(&self.parking, &other.parking)
+    }
+
     /// The cell of store `id`, where a migrated entry of this store went. Kept
     /// alive by this cell (see `forwards`), so it works after the runtime is gone:
     /// shutdown drained every store, and the handle only has to free its entry.
