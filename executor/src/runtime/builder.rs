@@ -490,6 +490,7 @@ impl Builder {
             follow_cgroup: sizing.follow.map(|root| (root.to_path_buf(), available)),
             start_paused: self.start_paused,
             start_worker_thread: threads::spawn_worker_thread,
+            simulated: false,
         })?;
         let threads = threads::start_workers(&handle, cores)?;
         Ok(Runtime::from_parts(handle, threads))

@@ -18,6 +18,7 @@
 //! | `ANY_RUNTIME_SHUT_DOWN` (a static) | set forever, before the first `shutdown` flag of the process | shutdown sets; a task polled to `Pending` reads it first |
 //! | `config` | name, scheduling intervals, thread hooks | `build` sets; read-only after |
 //! | `elastic` | the target worker count and which workers have a thread | resizes, retiring workers; see `elastic/states.rs` |
+//! | `simulated` | whether the workers are logical, stepped by `sim::Runtime` (`sim/`) | `construct` sets; read-only after |
 //!
 //! # Invariants
 //! - After `shutdown` is set, a scheduled task is dropped instead of queued, which
@@ -70,7 +71,17 @@ pub(crate) struct Blueprint {
     pub(crate) follow_cgroup: Option<(std::path::PathBuf, usize)>,
     pub(crate) start_paused: bool,
     pub(crate) start_worker_thread: StartWorkerThread,
+    /// A simulation (`sim/`): no thread runs the workers (the caller of
+    /// `sim::Runtime::block_on` steps them), the clock starts paused at
+    /// [`SIMULATION_START`], and blocking jobs wait for the simulation to run them.
+    pub(crate) simulated: bool,
 }
+
+/// Where a simulation's paused clock starts, in nanoseconds since the process epoch:
+/// a fixed value, so that the same seed gives the same deadlines (and the same
+/// wheel slots) in every run, whenever the process started. 2^40 ns is about 18
+/// minutes: far from 0, so a deadline computed as "now minus a little" stays valid.
+pub(crate) const SIMULATION_START: ticktock_timer::Nanos = 1 << 40;
 
 /// Which scheduler a runtime uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +156,9 @@ pub(crate) struct Shared {
     pub(crate) elastic: Elastic,
     /// See [`StartWorkerThread`].
     pub(crate) start_worker_thread: StartWorkerThread,
+    /// Whether this runtime is a simulation (`sim/`, see [`Blueprint::simulated`]);
+    /// set by `construct`, then read-only.
+    pub(crate) simulated: bool,
     threads: Mutex<usize>,
     threads_changed: Condvar,
     /// Set when a graceful shutdown starts: listeners stop accepting, tasks finish.
@@ -173,7 +187,10 @@ impl Handle {
             follow_cgroup,
             start_paused,
             start_worker_thread,
+            simulated,
         } = blueprint;
+        // A simulation's jobs never get a thread: the pool queues them for it.
+        let max_blocking_threads = if simulated { 0 } else { max_blocking_threads };
         let queues: Vec<Worker<Runnable>> = (0..max_workers).map(|_| Worker::new_fifo()).collect();
         let stealers = queues.iter().map(Worker::stealer).collect();
         let parking = Arc::new(Parking::new(max_workers)?);
@@ -191,7 +208,10 @@ impl Handle {
             let now = shared.timers.runtime_nanos();
             shared.elastic.follow_cgroup(root, available, now);
         }
-        if start_paused {
+        shared.simulated = simulated;
+        if simulated {
+            shared.timers.clock.pause_at(SIMULATION_START);
+        } else if start_paused {
             shared.timers.clock.pause();
         }
         let handle = Handle {
@@ -242,6 +262,7 @@ impl Shared {
             config: crate::runtime::config::Config::default(),
             elastic: Elastic::new(workers, workers),
             start_worker_thread,
+            simulated: false,
             threads: Mutex::new(0),
             threads_changed: Condvar::new(),
             draining: AtomicBool::new(false),

@@ -1,0 +1,306 @@
+//! The simulation's scheduler: n logical workers stepped one at a time by the
+//! thread inside `sim::Runtime::block_on`, every choice drawn from the seed.
+//!
+//! # What it owns
+//! [`Simulation`]: the workers' cores (no thread drives them), the seeded stream,
+//! the trace and the task numbers; and [`Simulation::run`], the loop that polls a
+//! main future to completion one step at a time.
+//!
+//! # One step
+//! ```text
+//!   anything to do?  a task queued anywhere (global queue, a local queue or LIFO
+//!                    cell), a timer due, the main future woken, a blocking job queued
+//!     no  ─► the exact earliest live deadline exists? jump the clock to it (Advance)
+//!            else: deadlock: panic, naming the seed
+//!     yes ─► draw one of: every worker, the main future (if woken), the blocking
+//!            queue (if a job waits)
+//!            worker w: enter w's context; the real worker loop's pieces in the real
+//!                      order: maintenance every event_interval ticks (fire own and
+//!                      steal others' due timers), next_local, else search (fire
+//!                      timers, local and global queues, steal from a random victim
+//!                      with w's seeded RNG, rescue a LIFO task); run what it found
+//!                      (RunLocal / RunFound) or record Idle
+//!            main:     poll it, in the runtime's context with no worker (PollMain)
+//!            blocking: run the oldest queued job inline (Blocking)
+//! ```
+//! Every step is recorded in the trace (`sim/trace.rs`).
+//!
+//! # What is drawn from the seed
+//! Which of the candidates steps (so the interleaving of workers, of the main
+//! future and of blocking jobs), and each core's steal RNG (the victim a search
+//! starts at). Everything else follows from those: which worker fires a due
+//! timer (the first drawn after it became due), whether a LIFO task is rescued
+//! (two looks of another worker between two steps of its owner). Timers due at
+//! the same instant in one store fire in their store's order (deadline, then
+//! insertion), as on the real runtime, where that order is not a race either.
+//!
+//! # What is not deterministic
+//! Wakes from threads the simulation does not own (a `std::thread` the test
+//! started, holding a channel sender) land on the global queue whenever that
+//! thread runs: their place in the step sequence depends on the OS. And a
+//! simulation whose main future waits only for such a thread is reported as a
+//! deadlock when nothing else is left to do. Nothing in this file reads the real
+//! clock or a thread's identity.
+//!
+//! # Ground rules
+//! Only the thread inside `block_on` steps the simulation; a worker's core is in a
+//! [`WorkerContext`] only during that worker's step, so a task can find its worker
+//! (`schedule_local`) exactly as on the real runtime.
+
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc as StdArc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use ticktock_timer::NO_DEADLINE;
+
+use crate::context::{self, WorkerContext};
+use crate::runtime::scheduler::core::Core;
+use crate::runtime::scheduler::worker_loop::{fire_timers, found_work, search, wake_buffered};
+use crate::runtime::shared::{Handle, Shared, SIMULATION_START};
+use crate::runtime::timers::auto_advance::exact_earliest;
+use crate::sim::seed::{seed_line, SeedRng};
+use crate::sim::trace::{Step, StepKind, TaskNumbers, Trace};
+
+/// A simulation's state between and during `block_on` calls.
+pub(crate) struct Simulation {
+    /// The logical workers' cores, in worker order.
+    cores: Vec<Option<Box<Core>>>,
+    rng: SeedRng,
+    trace: Trace,
+    tasks: TaskNumbers,
+    seed: u64,
+}
+
+/// The candidates of one draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Candidate {
+    Worker(usize),
+    Main,
+    Blocking,
+}
+
+/// The main future's waker: a flag (woken at first, so the future is polled once
+/// before anything waits). A wake from any thread only sets it; the simulation
+/// sees it at its next draw.
+struct MainWaker {
+    woken: AtomicBool,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: StdArc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+    }
+
+    fn wake_by_ref(self: &StdArc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Simulation {
+    /// A simulation of `cores` (every worker of the runtime, in order) under `seed`:
+    /// each core's steal RNG is seeded from the seed's stream.
+    #[allow(clippy::vec_box)] // cores are boxed as everywhere in the runtime
+    pub(crate) fn new(seed: u64, cores: Vec<Box<Core>>) -> Simulation {
+        let mut rng = SeedRng::new(seed);
+        let cores = cores
+            .into_iter()
+            .map(|mut core| {
+                core.seed_rng(rng.next_u64());
+                Some(core)
+            })
+            .collect();
+        Simulation {
+            cores,
+            rng,
+            trace: Trace::new(),
+            tasks: TaskNumbers::default(),
+            seed,
+        }
+    }
+
+    /// The trace so far.
+    pub(crate) fn trace(&self) -> Trace {
+        self.trace
+    }
+
+    /// Polls `future` to completion, stepping the simulation between polls.
+    /// `published` receives the digest after every step (for `trace_hash`).
+    ///
+    /// # Panics
+    /// If nothing is runnable, no timer is pending and `future` is still pending
+    /// (a deadlock); the message names the seed.
+    pub(crate) fn run<F: Future>(
+        &mut self,
+        handle: &Handle,
+        future: F,
+        published: &AtomicU64,
+    ) -> F::Output {
+        let mut future = pin!(future);
+        let main = StdArc::new(MainWaker {
+            woken: AtomicBool::new(true),
+        });
+        let waker = Waker::from(main.clone());
+        let shared = &*handle.shared;
+        loop {
+            let candidate = match self.draw(shared, &main) {
+                Some(candidate) => candidate,
+                None => {
+                    self.advance_or_report_deadlock(shared);
+                    published.store(self.trace.digest(), Ordering::Release);
+                    continue;
+                }
+            };
+            let step = match candidate {
+                Candidate::Main => {
+                    main.woken.store(false, Ordering::SeqCst);
+                    let _enter = context::enter(handle.clone(), None);
+                    let output = future.as_mut().poll(&mut Context::from_waker(&waker));
+                    self.record(shared, self.cores.len(), StepKind::PollMain, 0);
+                    published.store(self.trace.digest(), Ordering::Release);
+                    if let Poll::Ready(output) = output {
+                        return output;
+                    }
+                    continue;
+                }
+                Candidate::Blocking => {
+                    let _enter = context::enter(handle.clone(), None);
+                    shared.blocking.run_one_queued();
+                    (self.cores.len(), StepKind::Blocking, 0)
+                }
+                Candidate::Worker(index) => self.step_worker(handle, index),
+            };
+            self.record(shared, step.0, step.1, step.2);
+            published.store(self.trace.digest(), Ordering::Release);
+        }
+    }
+
+    /// What may step now, drawn from the seed; `None` if nothing can happen
+    /// until the clock moves.
+    fn draw(&mut self, shared: &Shared, main: &MainWaker) -> Option<Candidate> {
+        let main_woken = main.woken.load(Ordering::SeqCst);
+        let blocking = shared.blocking.has_unpromised_jobs();
+        if !main_woken && !blocking && !tasks_runnable(shared) && !timer_due(shared) {
+            return None;
+        }
+        let workers = self.cores.len();
+        let count = workers + usize::from(main_woken) + usize::from(blocking);
+        let mut pick = self.rng.below(count);
+        if pick < workers {
+            return Some(Candidate::Worker(pick));
+        }
+        pick -= workers;
+        if main_woken {
+            if pick == 0 {
+                return Some(Candidate::Main);
+            }
+            pick -= 1;
+        }
+        debug_assert!(blocking && pick == 0, "ticktock::sim: a draw out of range");
+        Some(Candidate::Blocking)
+    }
+
+    /// Nothing can happen at this instant: jump the clock to the earliest live
+    /// deadline, or panic if there is none.
+    fn advance_or_report_deadlock(&mut self, shared: &Shared) {
+        let earliest = exact_earliest(shared);
+        if earliest == NO_DEADLINE {
+            panic!(
+                "ticktock::sim: deadlock: the main future of `block_on` is pending, no task \
+                 can run and no timer is pending, after {} steps at {:?} of virtual time \
+                 ({})",
+                self.trace.steps(),
+                std::time::Duration::from_nanos(virtual_nanos(shared)),
+                seed_line(self.seed),
+            );
+        }
+        shared.timers.clock.advance_to(earliest);
+        self.record(shared, self.cores.len(), StepKind::Advance, 0);
+    }
+
+    /// One step of logical worker `index`, in its context: the worker loop's
+    /// pieces in the worker loop's order. Returns what to record.
+    fn step_worker(&mut self, handle: &Handle, index: usize) -> (usize, StepKind, u64) {
+        let shared = &*handle.shared;
+        let core = self.cores[index]
+            .take()
+            .expect("ticktock::sim: a logical worker's core is missing");
+        let worker = Rc::new(WorkerContext::new(core));
+        let found = {
+            let _enter = context::enter(handle.clone(), Some(worker.clone()));
+            let found = find_task(shared, &worker);
+            match found {
+                Some((kind, runnable)) => {
+                    found_work(shared, &worker);
+                    shared.counters[index].polls.bump();
+                    let task = self.tasks.number(&runnable.waker(), &shared.registry);
+                    runnable.run();
+                    (index, kind, task)
+                }
+                None => (index, StepKind::Idle, 0),
+            }
+        };
+        let core = worker.core.borrow_mut().take();
+        self.cores[index] = Some(core.expect("ticktock::sim: a task took its worker's core"));
+        found
+    }
+
+    fn record(&mut self, shared: &Shared, worker: usize, kind: StepKind, task: u64) {
+        self.trace.record(Step {
+            worker,
+            kind,
+            task,
+            nanos: virtual_nanos(shared),
+        });
+    }
+
+    /// The cores, for the runtime to drop in its context (their queues are
+    /// empty by then: shutdown drained them through the stealers).
+    #[allow(clippy::vec_box)]
+    pub(crate) fn take_cores(&mut self) -> Vec<Box<Core>> {
+        self.cores.iter_mut().filter_map(Option::take).collect()
+    }
+}
+
+/// The worker loop's turn up to "run": maintenance (on its tick), the worker's own
+/// queues, then the search. Returns the task and how it was found.
+fn find_task(shared: &Shared, worker: &WorkerContext) -> Option<(StepKind, async_task::Runnable)> {
+    let mut fired = 0;
+    let local = {
+        let mut core = worker.core.borrow_mut();
+        let core = core.as_mut()?;
+        if core.maintenance_due() {
+            fired = fire_timers(shared, core);
+        }
+        core.next_local(&shared.queues())
+    };
+    if fired != 0 {
+        wake_buffered(worker);
+    }
+    match local {
+        Some(runnable) => Some((StepKind::RunLocal, runnable)),
+        None => search(shared, worker).map(|runnable| (StepKind::RunFound, runnable)),
+    }
+}
+
+/// Whether a task waits in any queue or LIFO cell.
+fn tasks_runnable(shared: &Shared) -> bool {
+    shared.has_visible_work() || shared.lifo.iter().any(|cell| cell.looks_occupied())
+}
+
+/// Whether a live timer is due now. The published bounds may be stale-low after a
+/// cancel; the exact look (O(live timers)) runs only when a bound says "due".
+fn timer_due(shared: &Shared) -> bool {
+    let now = shared.timers.runtime_nanos();
+    shared.timers.earliest() <= now && exact_earliest(shared) <= now
+}
+
+/// Virtual nanoseconds since the simulation started.
+pub(crate) fn virtual_nanos(shared: &Shared) -> u64 {
+    shared
+        .timers
+        .runtime_nanos()
+        .saturating_sub(SIMULATION_START)
+}
