@@ -11,7 +11,7 @@
 //! | `registry` | every live task's waker, for shutdown | spawn inserts, tasks remove themselves |
 //! | `blocking` | the `spawn_blocking` pool | anyone |
 //! | `outside` | threads outside the workers polling this runtime's futures now | `block_on` callers, `block_in_place`; auto-advance reads it |
-//! | `idle_cores` | cores not driven by any thread (current-thread flavor between `block_on` calls) | `block_on`, shutdown |
+//! | `idle_cores` | cores not driven by any thread (current-thread flavor between `block_on` calls; a simulation's workers started by a resize, until it adopts them) | `block_on`, the simulation, shutdown |
 //! | `threads` | count of worker threads alive, for shutdown to wait on | worker threads at start and exit |
 //! | `draining` | set once by a graceful shutdown; listeners stop accepting | `shutdown_timeout` sets, listeners read |
 //! | `shutdown` | set once; nothing is scheduled after it | shutdown sets, everyone reads |
@@ -52,9 +52,11 @@ use std::sync::atomic::AtomicBool as StaticAtomicBool;
 /// `spawn_worker_thread`). Held in [`Shared`] as a function pointer that the builder
 /// installs, so that the resize path the worker loop calls (`elastic/resize.rs`)
 /// starts threads without importing the file that runs the worker loop: the import
-/// graph stays acyclic (checked by `executor/tests/layers.rs`).
+/// graph stays acyclic (checked by `executor/tests/layers.rs`). Answers the thread,
+/// or `None` when no thread is needed: a simulation (`sim/`) takes the core into
+/// [`Shared::idle_cores`] and steps it itself.
 pub(crate) type StartWorkerThread =
-    fn(&Handle, Box<Core>) -> io::Result<std::thread::JoinHandle<()>>;
+    fn(&Handle, Box<Core>) -> io::Result<Option<std::thread::JoinHandle<()>>>;
 
 /// What `Builder::build` decided, for [`Handle::construct`].
 pub(crate) struct Blueprint {
@@ -440,7 +442,7 @@ impl Shared {
     /// One worker's core and a multi-thread shared state around it, with no thread
     /// started (and none startable): for unit tests of the queue and park policies.
     pub(crate) fn one_worker_for_tests() -> (Core, Shared) {
-        fn no_thread(_: &Handle, _: Box<Core>) -> io::Result<std::thread::JoinHandle<()>> {
+        fn no_thread(_: &Handle, _: Box<Core>) -> io::Result<Option<std::thread::JoinHandle<()>>> {
             Err(io::Error::other("unit tests start no thread"))
         }
         let queue = Worker::new_fifo();

@@ -9,6 +9,7 @@
 
 use std::io;
 
+use crate::loom::lock;
 use crate::runtime::config::Config;
 use crate::runtime::scheduler::core::Core;
 use crate::runtime::shared::{Blueprint, Flavor, Handle};
@@ -37,6 +38,7 @@ const DEFAULT_WORKERS: usize = 4;
 pub struct Builder {
     seed: u64,
     workers: usize,
+    max_workers: Option<usize>,
     config: Config,
 }
 
@@ -58,6 +60,7 @@ impl Builder {
         Builder {
             seed: DEFAULT_SEED,
             workers: DEFAULT_WORKERS,
+            max_workers: None,
             config: Config::default(),
         }
     }
@@ -105,6 +108,36 @@ impl Builder {
             "ticktock::sim: `worker_threads` must be at least 1"
         );
         self.workers = workers;
+        self
+    }
+
+    /// The most logical workers [`Handle::set_worker_threads`](crate::Handle::set_worker_threads)
+    /// may grow the simulation to (default: `worker_threads`, no growth). A grow
+    /// adopts stopped workers (no thread starts); a shrink retires workers as the
+    /// real runtime does, migrating their timers to the survivors.
+    ///
+    /// # Panics
+    /// If `workers` is 0.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = ticktock_executor::sim::Builder::new()
+    ///     .worker_threads(2)
+    ///     .max_worker_threads(4)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     ticktock_executor::Handle::current().set_worker_threads(4);
+    /// });
+    /// assert_eq!(rt.handle().worker_threads(), 4);
+    /// ```
+    #[track_caller]
+    pub fn max_worker_threads(&mut self, workers: usize) -> &mut Builder {
+        assert!(
+            workers > 0,
+            "ticktock::sim: `max_worker_threads` must be at least 1"
+        );
+        self.max_workers = Some(workers);
         self
     }
 
@@ -176,21 +209,21 @@ impl Builder {
         Blueprint {
             flavor: Flavor::MultiThread,
             workers: self.workers,
-            max_workers: self.workers,
+            max_workers: self.max_workers.unwrap_or(self.workers).max(self.workers),
             max_blocking_threads: 0,
             thread_name: "ticktock-sim".to_string(),
             config: self.config.clone(),
             follow_cgroup: None,
             start_paused: true,
-            start_worker_thread: no_thread,
+            start_worker_thread: adopt_core,
             simulated: true,
         }
     }
 }
 
-/// A simulation starts no thread: a resize that would need one fails.
-fn no_thread(_: &Handle, _: Box<Core>) -> io::Result<std::thread::JoinHandle<()>> {
-    Err(io::Error::other(
-        "a simulated runtime starts no thread (its worker count is fixed at build)",
-    ))
+/// A grow's start function: no thread; the core waits in `Shared::idle_cores`
+/// until the simulation adopts it at its next draw (`sim/scheduler.rs`).
+fn adopt_core(handle: &Handle, core: Box<Core>) -> io::Result<Option<std::thread::JoinHandle<()>>> {
+    lock(&handle.shared.idle_cores).push(core);
+    Ok(None)
 }

@@ -52,7 +52,7 @@ pub struct Runtime {
 impl Runtime {
     #[allow(clippy::vec_box)] // cores are boxed as everywhere in the runtime
     pub(crate) fn from_parts(handle: Handle, seed: u64, cores: Vec<Box<Core>>) -> Runtime {
-        let simulation = Simulation::new(seed, cores);
+        let simulation = Simulation::new(seed, cores, handle.shared.workers());
         let digest = AtomicU64::new(simulation.trace().digest());
         Runtime {
             handle,

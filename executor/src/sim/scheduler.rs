@@ -20,10 +20,19 @@
 //!                      timers, local and global queues, steal from a random victim
 //!                      with w's seeded RNG, rescue a LIFO task); run what it found
 //!                      (RunLocal / RunFound) or record Idle
+//!                      (a worker asked to retire by a shrink retires instead: Retire)
 //!            main:     poll it, in the runtime's context with no worker (PollMain)
 //!            blocking: run the oldest queued job inline (Blocking)
 //! ```
 //! Every step is recorded in the trace (`sim/trace.rs`).
+//!
+//! # Resizing
+//! `Handle::set_worker_threads` works inside a simulation up to the builder's
+//! `max_worker_threads`: a grow's start function (`sim/builder.rs`) leaves the
+//! started core in `Shared::idle_cores` instead of starting a thread, and the next
+//! draw adopts it; a shrink's flagged worker runs the real `retire`
+//! (`elastic/retire.rs`: tasks to the global queue, timers migrated to the
+//! survivors) at its next step, and stops being drawn.
 //!
 //! # What is drawn from the seed
 //! Which of the candidates steps (so the interleaving of workers, of the main
@@ -57,6 +66,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use ticktock_timer::NO_DEADLINE;
 
 use crate::context::{self, WorkerContext};
+use crate::loom::lock;
+use crate::runtime::elastic::retire::retire;
+use crate::runtime::elastic::states::Retire;
 use crate::runtime::scheduler::core::Core;
 use crate::runtime::scheduler::worker_loop::{fire_timers, found_work, search, wake_buffered};
 use crate::runtime::shared::{Handle, Shared, SIMULATION_START};
@@ -102,22 +114,45 @@ impl Wake for MainWaker {
 impl Simulation {
     /// A simulation of `cores` (every worker of the runtime, in order) under `seed`:
     /// each core's steal RNG is seeded from the seed's stream.
+    /// `max_workers` is the most workers a resize may reach; the workers of the
+    /// others start stopped, in the runtime's elastic state.
     #[allow(clippy::vec_box)] // cores are boxed as everywhere in the runtime
-    pub(crate) fn new(seed: u64, cores: Vec<Box<Core>>) -> Simulation {
-        let mut rng = SeedRng::new(seed);
-        let cores = cores
-            .into_iter()
-            .map(|mut core| {
-                core.seed_rng(rng.next_u64());
-                Some(core)
-            })
-            .collect();
-        Simulation {
-            cores,
-            rng,
+    pub(crate) fn new(seed: u64, cores: Vec<Box<Core>>, max_workers: usize) -> Simulation {
+        let mut simulation = Simulation {
+            cores: (0..max_workers).map(|_| None).collect(),
+            rng: SeedRng::new(seed),
             trace: Trace::new(),
             tasks: TaskNumbers::default(),
             seed,
+        };
+        for core in cores {
+            simulation.adopt(core);
+        }
+        simulation
+    }
+
+    /// Makes `core` a logical worker that steps from now on, its steal RNG seeded
+    /// from the stream.
+    fn adopt(&mut self, mut core: Box<Core>) {
+        core.seed_rng(self.rng.next_u64());
+        let index = core.index;
+        debug_assert!(
+            self.cores[index].is_none(),
+            "ticktock::sim: worker {index} started twice"
+        );
+        self.cores[index] = Some(core);
+    }
+
+    /// Adopts the cores a resize started since the previous step (the runtime's
+    /// start function left them in `Shared::idle_cores`), in index order.
+    fn adopt_started(&mut self, shared: &Shared) {
+        let mut started = std::mem::take(&mut *lock(&shared.idle_cores));
+        if started.is_empty() {
+            return;
+        }
+        started.sort_by_key(|core| core.index);
+        for core in started {
+            self.adopt(core);
         }
     }
 
@@ -180,16 +215,26 @@ impl Simulation {
     /// What may step now, drawn from the seed; `None` if nothing can happen
     /// until the clock moves.
     fn draw(&mut self, shared: &Shared, main: &MainWaker) -> Option<Candidate> {
+        self.adopt_started(shared);
         let main_woken = main.woken.load(Ordering::SeqCst);
         let blocking = shared.blocking.has_unpromised_jobs();
-        if !main_woken && !blocking && !tasks_runnable(shared) && !timer_due(shared) {
+        let retiring = self.retire_requested(shared);
+        if !main_woken && !blocking && !retiring && !tasks_runnable(shared) && !timer_due(shared) {
             return None;
         }
-        let workers = self.cores.len();
+        let workers = self.cores.iter().filter(|core| core.is_some()).count();
         let count = workers + usize::from(main_woken) + usize::from(blocking);
         let mut pick = self.rng.below(count);
         if pick < workers {
-            return Some(Candidate::Worker(pick));
+            let index = self
+                .cores
+                .iter()
+                .enumerate()
+                .filter(|(_, core)| core.is_some())
+                .nth(pick)
+                .map(|(index, _)| index)
+                .expect("ticktock::sim: drew a worker out of range");
+            return Some(Candidate::Worker(index));
         }
         pick -= workers;
         if main_woken {
@@ -200,6 +245,14 @@ impl Simulation {
         }
         debug_assert!(blocking && pick == 0, "ticktock::sim: a draw out of range");
         Some(Candidate::Blocking)
+    }
+
+    /// Whether a logical worker was asked to retire (a shrink) and has not yet.
+    fn retire_requested(&self, shared: &Shared) -> bool {
+        self.cores
+            .iter()
+            .enumerate()
+            .any(|(index, core)| core.is_some() && shared.elastic.retire_requested(index))
     }
 
     /// Nothing can happen at this instant: jump the clock to the earliest live
@@ -230,6 +283,17 @@ impl Simulation {
         let worker = Rc::new(WorkerContext::new(core));
         let found = {
             let _enter = context::enter(handle.clone(), Some(worker.clone()));
+            if shared.elastic.retire_requested(index) {
+                // As the worker loop does between two polls: hand its tasks on,
+                // migrate its timers. `Proceed` left the core stopped in the
+                // elastic state (a later grow starts it again); `KeepRunning`
+                // gave it back.
+                let outcome = retire(shared, &worker);
+                let core = worker.core.borrow_mut().take();
+                debug_assert_eq!(core.is_none(), outcome == Retire::Proceed);
+                self.cores[index] = core;
+                return (index, StepKind::Retire, 0);
+            }
             let found = find_task(shared, &worker);
             match found {
                 Some((kind, runnable)) => {

@@ -56,6 +56,9 @@ pub(crate) enum StepKind {
     Blocking = 5,
     /// The clock jumped to the earliest deadline (nothing else could happen).
     Advance = 6,
+    /// A worker asked to retire by a shrink retired (or kept running: a grow
+    /// cancelled it).
+    Retire = 7,
 }
 
 /// One step: who, what, which task, when.
