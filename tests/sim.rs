@@ -436,3 +436,176 @@ fn scenarios_under_many_seeds() {
         );
     }
 }
+
+#[test]
+fn abort_block_in_place_and_tokio_sync_work_inside() {
+    let rt = sim::Builder::new()
+        .seed(13)
+        .worker_threads(3)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sleeper = ticktock::spawn(time::sleep(Duration::from_secs(60)));
+        ticktock::task::yield_now().await;
+        sleeper.abort();
+        assert!(sleeper.await.unwrap_err().is_cancelled());
+
+        let inline = ticktock::spawn(async { ticktock::task::block_in_place(|| 40 + 2) });
+        assert_eq!(inline.await.unwrap(), 42);
+
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(2));
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let mut set = JoinSet::new();
+        for i in 0..6u64 {
+            let semaphore = semaphore.clone();
+            let tx = tx.clone();
+            set.spawn(async move {
+                let _permit = semaphore.acquire().await.unwrap();
+                time::sleep(Duration::from_millis(10)).await;
+                tx.send(i).await.unwrap();
+            });
+        }
+        drop(tx);
+        let start = Instant::now();
+        let mut got = 0;
+        while rx.recv().await.is_some() {
+            got += 1;
+        }
+        assert_eq!(got, 6);
+        // Two permits, 10 ms each: three rounds of virtual time.
+        assert_eq!(start.elapsed(), Duration::from_millis(30));
+        while set.join_next().await.is_some() {}
+    });
+}
+
+/// The name of the environment variable that makes [`panicking_simulation`] run.
+const CHILD: &str = "TICKTOCK_SIM_TEST_CHILD";
+
+/// Not a test of its own: [`a_panic_prints_the_seed_that_replays_it`] runs it in a
+/// child process, whose stderr it reads.
+#[test]
+#[ignore = "run by a_panic_prints_the_seed_that_replays_it in a child process"]
+fn panicking_simulation() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let rt = sim::Builder::new().seed(77).build().unwrap();
+    rt.block_on(async {
+        let task = ticktock::spawn(async {
+            time::sleep(Duration::from_millis(3)).await;
+            panic!("a task failed");
+        });
+        task.await.unwrap();
+    });
+}
+
+/// Runs [`panicking_simulation`] in a child process with `seed_env` as
+/// `TICKTOCK_SEED` (unset if `None`) and returns its stderr.
+fn child_stderr(seed_env: Option<&str>) -> String {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--ignored",
+            "--exact",
+            "panicking_simulation",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .env_remove("TICKTOCK_SEED");
+    if let Some(seed) = seed_env {
+        command.env("TICKTOCK_SEED", seed);
+    }
+    let output = command.output().unwrap();
+    assert!(
+        !output.status.success(),
+        "the child simulation did not panic"
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_panic_prints_the_seed_that_replays_it() {
+    let stderr = child_stderr(None);
+    assert!(
+        stderr.contains("ticktock::sim: seed = 77 (TICKTOCK_SEED=77 replays it)"),
+        "{stderr}"
+    );
+    let stderr = child_stderr(Some("0x10"));
+    assert!(
+        stderr.contains("ticktock::sim: seed = 16 (TICKTOCK_SEED=16 replays it)"),
+        "TICKTOCK_SEED did not override the builder's seed: {stderr}"
+    );
+}
+
+/// The example of docs/testing.md ("Seeded simulation"), run here so it cannot rot.
+mod testing_md_example {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use ticktock::sim;
+    use ticktock::time::{sleep, timeout, Instant};
+    use tokio::sync::mpsc;
+
+    /// Asks every replica (each answers after its delay) and returns the first
+    /// answer, or `None` if none came within `deadline`.
+    async fn first_answer(delays: &[Duration], deadline: Duration) -> Option<usize> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for (replica, &delay) in delays.iter().enumerate() {
+            let tx = tx.clone();
+            ticktock::spawn(async move {
+                sleep(delay).await;
+                let _ = tx.send(replica);
+            });
+        }
+        drop(tx);
+        timeout(deadline, rx.recv()).await.ok().flatten()
+    }
+
+    #[test]
+    fn the_fastest_replica_wins_under_every_schedule() {
+        for seed in 0..100 {
+            let rt = sim::Builder::new()
+                .seed(seed)
+                .worker_threads(4)
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let start = Instant::now();
+                let delays = [300, 120, 250].map(Duration::from_millis);
+                assert_eq!(first_answer(&delays, Duration::from_secs(1)).await, Some(1));
+                assert_eq!(start.elapsed(), Duration::from_millis(120));
+
+                let start = Instant::now();
+                let slow = [Duration::from_secs(5); 3];
+                assert_eq!(first_answer(&slow, Duration::from_secs(1)).await, None);
+                assert_eq!(start.elapsed(), Duration::from_secs(1));
+            });
+        }
+    }
+
+    #[test]
+    fn an_answer_due_with_the_deadline_is_a_race_each_seed_replays() {
+        let run = |seed| {
+            let rt = sim::Builder::new()
+                .seed(seed)
+                .worker_threads(4)
+                .build()
+                .unwrap();
+            let answer = rt.block_on(async {
+                let on_the_deadline = [Duration::from_secs(1)];
+                first_answer(&on_the_deadline, Duration::from_secs(1)).await
+            });
+            (answer, rt.trace_hash())
+        };
+        let mut outcomes = BTreeSet::new();
+        for seed in 0..100 {
+            let (answer, digest) = run(seed);
+            assert_eq!(run(seed), (answer, digest), "seed {seed} did not replay");
+            outcomes.insert(answer);
+        }
+        if std::env::var_os("TICKTOCK_SEED").is_none() {
+            // On a real runtime either can happen; the seeds find both.
+            assert_eq!(outcomes, BTreeSet::from([None, Some(0)]));
+        }
+    }
+}

@@ -212,6 +212,10 @@ impl Handle {
         }
         shared.simulated = simulated;
         if simulated {
+            // One shard: a shard is picked by the process-wide task id, which
+            // differs between runs; with one, the registry's order (in which the
+            // drop cancels tasks) depends on the simulation alone.
+            shared.registry = Registry::new(1);
             shared.timers.clock.pause_at(SIMULATION_START);
         } else if start_paused {
             shared.timers.clock.pause();

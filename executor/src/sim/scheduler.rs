@@ -16,10 +16,11 @@
 //!            queue (if a job waits)
 //!            worker w: enter w's context; the real worker loop's pieces in the real
 //!                      order: maintenance every event_interval ticks (fire own and
-//!                      steal others' due timers), next_local, else search (fire
-//!                      timers, local and global queues, steal from a random victim
-//!                      with w's seeded RNG, rescue a LIFO task); run what it found
-//!                      (RunLocal / RunFound) or record Idle
+//!                      steal others' due timers), next_local, else search: fire
+//!                      own and others' due timers (if any fired, the step ends:
+//!                      FireTimers), else local and global queues, steal from a
+//!                      random victim with w's seeded RNG, rescue a LIFO task; run
+//!                      what it found (RunLocal / RunFound) or record Idle
 //!                      (a worker asked to retire by a shrink retires instead: Retire)
 //!            main:     poll it, in the runtime's context with no worker (PollMain)
 //!            blocking: run the oldest queued job inline (Blocking)
@@ -294,16 +295,16 @@ impl Simulation {
                 self.cores[index] = core;
                 return (index, StepKind::Retire, 0);
             }
-            let found = find_task(shared, &worker);
-            match found {
-                Some((kind, runnable)) => {
+            match find_task(shared, &worker) {
+                Found::Task(kind, runnable) => {
                     found_work(shared, &worker);
                     shared.counters[index].polls.bump();
                     let task = self.tasks.number(&runnable.waker(), &shared.registry);
                     runnable.run();
                     (index, kind, task)
                 }
-                None => (index, StepKind::Idle, 0),
+                Found::Fired(count) => (index, StepKind::FireTimers, count),
+                Found::Nothing => (index, StepKind::Idle, 0),
             }
         };
         let core = worker.core.borrow_mut().take();
@@ -328,13 +329,30 @@ impl Simulation {
     }
 }
 
+/// What a worker's turn found.
+enum Found {
+    /// A task to run, and how it was found (`RunLocal` or `RunFound`).
+    Task(StepKind, async_task::Runnable),
+    /// Its search fired this many due timers (their tasks are queued): the step
+    /// ends here.
+    Fired(u64),
+    /// Nothing.
+    Nothing,
+}
+
 /// The worker loop's turn up to "run": maintenance (on its tick), the worker's own
-/// queues, then the search. Returns the task and how it was found.
-fn find_task(shared: &Shared, worker: &WorkerContext) -> Option<(StepKind, async_task::Runnable)> {
+/// queues, then the search. A search that fires due timers ends the step there:
+/// on the real runtime, the tasks and the main future those timers woke race
+/// with this worker's next pick (another worker may steal them, a `block_on`
+/// thread may poll first), so the pick is the worker's next step, drawn like any
+/// other.
+fn find_task(shared: &Shared, worker: &WorkerContext) -> Found {
     let mut fired = 0;
     let local = {
         let mut core = worker.core.borrow_mut();
-        let core = core.as_mut()?;
+        let Some(core) = core.as_mut() else {
+            return Found::Nothing;
+        };
         if core.maintenance_due() {
             fired = fire_timers(shared, core);
         }
@@ -343,9 +361,25 @@ fn find_task(shared: &Shared, worker: &WorkerContext) -> Option<(StepKind, async
     if fired != 0 {
         wake_buffered(worker);
     }
-    match local {
-        Some(runnable) => Some((StepKind::RunLocal, runnable)),
-        None => search(shared, worker).map(|runnable| (StepKind::RunFound, runnable)),
+    if let Some(runnable) = local {
+        return Found::Task(StepKind::RunLocal, runnable);
+    }
+    // The search's first move (`worker_loop::search`): fire own and others' due
+    // timers.
+    let fired = {
+        let mut core = worker.core.borrow_mut();
+        match core.as_mut() {
+            Some(core) => fire_timers(shared, core),
+            None => return Found::Nothing,
+        }
+    };
+    if fired != 0 {
+        wake_buffered(worker);
+        return Found::Fired(fired as u64);
+    }
+    match search(shared, worker) {
+        Some(runnable) => Found::Task(StepKind::RunFound, runnable),
+        None => Found::Nothing,
     }
 }
 

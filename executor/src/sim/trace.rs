@@ -59,6 +59,9 @@ pub(crate) enum StepKind {
     /// A worker asked to retire by a shrink retired (or kept running: a grow
     /// cancelled it).
     Retire = 7,
+    /// A worker's search fired due timers (the step's task field holds how many);
+    /// it picks their tasks at a later step.
+    FireTimers = 8,
 }
 
 /// One step: who, what, which task, when.
@@ -68,7 +71,8 @@ pub(crate) struct Step {
     /// blocking job and a clock jump (no worker took them).
     pub(crate) worker: usize,
     pub(crate) kind: StepKind,
-    /// The task's [`TaskNumbers`] number for steps that ran a task, else 0.
+    /// The task's [`TaskNumbers`] number for steps that ran a task, the number of
+    /// timers fired for [`StepKind::FireTimers`], else 0.
     pub(crate) task: u64,
     /// Virtual nanoseconds since the simulation started, after the step.
     pub(crate) nanos: u64,
