@@ -85,7 +85,14 @@ pub(crate) struct Simulation {
     trace: Trace,
     tasks: TaskNumbers,
     seed: u64,
+    /// `Idle` steps in a row (see [`Simulation::check_progress`]).
+    idle_streak: u64,
 }
+
+/// `Idle` steps in a row after which the simulation is stuck. A legitimate streak
+/// is a few times the worker count (the one worker with a task is not drawn); 2^20
+/// is far beyond any, and about a second of steps.
+const STALL_LIMIT: u64 = 1 << 20;
 
 /// The candidates of one draw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,10 +120,10 @@ impl Wake for MainWaker {
 }
 
 impl Simulation {
-    /// A simulation of `cores` (every worker of the runtime, in order) under `seed`:
-    /// each core's steal RNG is seeded from the seed's stream.
-    /// `max_workers` is the most workers a resize may reach; the workers of the
-    /// others start stopped, in the runtime's elastic state.
+    /// A simulation under `seed` of `cores`, the workers that start now (each
+    /// core's steal RNG seeded from the seed's stream), out of `max_workers`, the
+    /// most a resize may reach (the others wait, stopped, in the runtime's elastic
+    /// state).
     #[allow(clippy::vec_box)] // cores are boxed as everywhere in the runtime
     pub(crate) fn new(seed: u64, cores: Vec<Box<Core>>, max_workers: usize) -> Simulation {
         let mut simulation = Simulation {
@@ -125,6 +132,7 @@ impl Simulation {
             trace: Trace::new(),
             tasks: TaskNumbers::default(),
             seed,
+            idle_streak: 0,
         };
         for core in cores {
             simulation.adopt(core);
@@ -208,6 +216,7 @@ impl Simulation {
                 }
                 Candidate::Worker(index) => self.step_worker(handle, index),
             };
+            self.check_progress(step.1);
             self.record(shared, step.0, step.1, step.2);
             published.store(self.trace.digest(), Ordering::Release);
         }
@@ -246,6 +255,24 @@ impl Simulation {
         }
         debug_assert!(blocking && pick == 0, "ticktock::sim: a draw out of range");
         Some(Candidate::Blocking)
+    }
+
+    /// Counts `Idle` steps in a row and panics past [`STALL_LIMIT`]: the draws
+    /// said there was work, yet no worker found any, so the simulation would spin
+    /// forever instead of hanging quietly (a bug of ticktock's, not of the program
+    /// under test).
+    fn check_progress(&mut self, kind: StepKind) {
+        if kind != StepKind::Idle {
+            self.idle_streak = 0;
+            return;
+        }
+        self.idle_streak += 1;
+        assert!(
+            self.idle_streak < STALL_LIMIT,
+            "ticktock::sim: {STALL_LIMIT} steps in a row found nothing to do although work \
+             was reported (a bug in ticktock's simulation; please report it with the seed: {})",
+            seed_line(self.seed)
+        );
     }
 
     /// Whether a logical worker was asked to retire (a shrink) and has not yet.
@@ -388,11 +415,12 @@ fn tasks_runnable(shared: &Shared) -> bool {
     shared.has_visible_work() || shared.lifo.iter().any(|cell| cell.looks_occupied())
 }
 
-/// Whether a live timer is due now. The published bounds may be stale-low after a
-/// cancel; the exact look (O(live timers)) runs only when a bound says "due".
+/// Whether a timer may be due now, by the stores' published bounds (O(stores)).
+/// A bound may be stale-low after a cancel: then a worker drawn for it finds
+/// nothing to fire, and its search republishes the exact bound, so the next draw
+/// sees the truth. Cheaper than the exact look on every step of a busy simulation.
 fn timer_due(shared: &Shared) -> bool {
-    let now = shared.timers.runtime_nanos();
-    shared.timers.earliest() <= now && exact_earliest(shared) <= now
+    shared.timers.earliest() <= shared.timers.runtime_nanos()
 }
 
 /// Virtual nanoseconds since the simulation started.
