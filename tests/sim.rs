@@ -649,3 +649,31 @@ fn a_second_block_on_carries_on_the_same_simulation() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn pause_is_a_no_op_and_advance_works_inside() {
+    let rt = sim::Builder::new()
+        .seed(6)
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        time::pause();
+        let start = Instant::now();
+        let sleeper = ticktock::spawn(async move {
+            time::sleep(Duration::from_millis(500)).await;
+            start.elapsed()
+        });
+        ticktock::task::yield_now().await;
+        time::advance(Duration::from_millis(200)).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(200));
+        assert_eq!(sleeper.await.unwrap(), Duration::from_millis(500));
+    });
+}
+
+#[test]
+#[should_panic(expected = "cannot run on real time")]
+fn resume_refuses_inside() {
+    let rt = sim::Builder::new().build().unwrap();
+    rt.block_on(async { time::resume() });
+}
