@@ -376,6 +376,10 @@ fn scenario(seed: u64, coverage: &mut Coverage) {
         .sum::<usize>()
         + after.external_timers.live;
     assert_eq!(timers, 0, "timers left in the stores");
+    assert!(
+        handle.timer_sites().is_empty(),
+        "the leak report lists live timers"
+    );
 }
 
 /// The project's own use of the simulation (issue 21, item 5): the scenario under

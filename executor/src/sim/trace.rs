@@ -182,7 +182,7 @@ impl TaskNumbers {
     }
 
     /// Tasks numbered and not yet forgotten.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn kept(&self) -> usize {
         self.known.len()
     }
