@@ -9,24 +9,28 @@
 //! # One step
 //! ```text
 //!   anything to do?  a task queued anywhere (global queue, a local queue or LIFO
-//!                    cell), a timer due, the main future woken, a blocking job queued
+//!                    cell), a store's published bound due, the main future woken,
+//!                    a blocking job queued, a worker asked to retire
 //!     no  ─► the exact earliest live deadline exists? jump the clock to it (Advance)
 //!            else: deadlock: panic, naming the seed
-//!     yes ─► draw one of: every worker, the main future (if woken), the blocking
-//!            queue (if a job waits)
-//!            worker w: enter w's context; the real worker loop's pieces in the real
-//!                      order: maintenance every event_interval ticks (fire own and
-//!                      steal others' due timers), next_local, else search: fire
-//!                      own and others' due timers (if any fired, the step ends:
-//!                      FireTimers), else local and global queues, steal from a
-//!                      random victim with w's seeded RNG, rescue a LIFO task; run
-//!                      what it found (RunLocal / RunFound) or record Idle
-//!                      (a worker asked to retire by a shrink retires instead: Retire)
-//!            main:     poll it, in the runtime's context with no worker (PollMain)
-//!            blocking: run the oldest queued job inline (Blocking)
+//!     yes ─► draw one of: every live worker, the main future (if woken), the
+//!            blocking queue (if a job waits); then the table below
 //! ```
-//! Every step is recorded in the trace (`sim/trace.rs`).
 //!
+//! | drawn | what it does (the real worker loop's pieces, in its order) | recorded |
+//! |---|---|---|
+//! | worker w, asked to retire | `retire` (tasks to the global queue, timers to the survivors); w stops being drawn unless a grow cancelled it | `Retire` |
+//! | worker w, its own task | maintenance on its tick (fire own, steal others' due timers), then `next_local` (LIFO cell, local queue, global queue on its turn): run it | `RunLocal`, task number |
+//! | worker w, nothing of its own, timers due | the search's first move: fire own and others' due timers; the step ends there (their tasks, and a main future they woke, race for the next draws) | `FireTimers`, how many |
+//! | worker w, nothing of its own, none due | the rest of the search: queues again, steal half of a victim's queue (w's seeded RNG picks where to start), the global queue, a LIFO rescue: run what it found | `RunFound`, task number |
+//! | worker w, nothing anywhere | nothing (a real worker would park) | `Idle` |
+//! | the main future | poll it, in the runtime's context with no worker | `PollMain` |
+//! | the blocking queue | run the oldest job inline, in the runtime's context with no worker | `Blocking` |
+//! | bug | `Idle` [`STALL_LIMIT`] times in a row although there was work: panic, naming the seed | — |
+//!
+//! Every step is recorded in the trace (`sim/trace.rs`), after it, with the virtual
+//! time.
+
 //! # Resizing
 //! `Handle::set_worker_threads` works inside a simulation up to the builder's
 //! `max_worker_threads`: a grow's start function (`sim/builder.rs`) leaves the
@@ -307,7 +311,7 @@ impl Simulation {
         let shared = &*handle.shared;
         let core = self.cores[index]
             .take()
-            .expect("ticktock::sim: a logical worker's core is missing");
+            .expect("ticktock::sim: a logical worker's core is missing (an earlier step panicked)");
         let worker = Rc::new(WorkerContext::new(core));
         let found = {
             let _enter = context::enter(handle.clone(), Some(worker.clone()));
