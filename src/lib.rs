@@ -75,6 +75,8 @@ pub use ticktock_executor::{
 
 pub use ticktock_executor::net;
 
+pub use ticktock_executor::sim;
+
 #[cfg(unix)]
 pub use ticktock_executor::signal;
 

@@ -58,6 +58,7 @@ pub mod runtime;
 pub mod serve;
 #[cfg(unix)]
 pub mod signal;
+pub mod sim;
 pub mod task;
 pub mod time;
 mod trace;
@@ -88,4 +89,6 @@ fn _assert_send_sync() {
     send_sync::<time::Interval>();
     send_sync::<time::error::Elapsed>();
     send::<time::Timeout<std::future::Ready<()>>>();
+    send_sync::<sim::Runtime>();
+    send_sync::<sim::Builder>();
 }
