@@ -75,6 +75,9 @@ pub use ticktock_executor::{
 
 pub use ticktock_executor::net;
 
+/// Deterministic simulation: the simulated network (`sim::net`).
+pub use ticktock_executor::sim;
+
 #[cfg(unix)]
 pub use ticktock_executor::signal;
 

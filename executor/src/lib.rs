@@ -58,6 +58,7 @@ pub mod runtime;
 pub mod serve;
 #[cfg(unix)]
 pub mod signal;
+pub mod sim;
 pub mod task;
 pub mod time;
 mod trace;

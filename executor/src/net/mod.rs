@@ -69,10 +69,25 @@
 //! ```
 
 /// Implements `AsRawFd` and `AsFd` for socket types with an `io: PollEvented<_>`
-/// field, so fd-based crates (such as `socket2`) can set the options these types do
+/// field (or a method returning one), so fd-based crates (such as `socket2`) can set the options these types do
 /// not wrap. Defined before the submodules so that they can invoke it.
 #[cfg(unix)]
 macro_rules! impl_as_fd {
+    // A socket that may be simulated: `$source(&self)` returns the registered
+    // source, and panics (documented on the type) for a simulated one.
+    ($($socket:ty => $source:ident),+) => {$(
+        impl std::os::fd::AsRawFd for $socket {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.$source().get_ref().as_raw_fd()
+            }
+        }
+
+        impl std::os::fd::AsFd for $socket {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.$source().get_ref().as_fd()
+            }
+        }
+    )+};
     ($($socket:ty),+) => {$(
         impl std::os::fd::AsRawFd for $socket {
             fn as_raw_fd(&self) -> std::os::fd::RawFd {
