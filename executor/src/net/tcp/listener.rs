@@ -51,7 +51,7 @@ pub struct TcpListener {
 /// What a [`TcpListener`] is (see "Real or simulated").
 enum Inner {
     Real(PollEvented<mio::net::TcpListener>),
-    Sim(SimListener),
+    Sim(Box<SimListener>),
 }
 
 impl TcpListener {
@@ -85,7 +85,7 @@ impl TcpListener {
             })
             .await?;
             return Ok(TcpListener {
-                inner: Inner::Sim(listener),
+                inner: Inner::Sim(Box::new(listener)),
             });
         }
         let listener = addr::first_success(addr, mio::net::TcpListener::bind).await?;

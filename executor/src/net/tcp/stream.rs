@@ -64,7 +64,7 @@ pub(super) enum Inner {
     /// A socket registered with the runtime's reactor.
     Real(PollEvented<mio::net::TcpStream>),
     /// One end of a connection of the runtime's simulated network.
-    Sim(SimStream),
+    Sim(Box<SimStream>),
 }
 
 impl TcpStream {
@@ -102,7 +102,7 @@ impl TcpStream {
                     SimStream::connect(network.clone(), handle.clone(), addr)
                         .await
                         .map(|stream| TcpStream {
-                            inner: Inner::Sim(stream),
+                            inner: Inner::Sim(Box::new(stream)),
                         })
                 }
                 None => TcpStream::connect_one(addr).await,
@@ -145,7 +145,7 @@ impl TcpStream {
     /// Wraps one end of a simulated connection (a simulated listener's accept).
     pub(crate) fn from_sim(stream: SimStream) -> TcpStream {
         TcpStream {
-            inner: Inner::Sim(stream),
+            inner: Inner::Sim(Box::new(stream)),
         }
     }
 

@@ -54,7 +54,7 @@ pub struct UdpSocket {
 /// What a [`UdpSocket`] is (see "Real or simulated").
 enum Inner {
     Real(PollEvented<mio::net::UdpSocket>),
-    Sim(SimUdp),
+    Sim(Box<SimUdp>),
 }
 
 impl UdpSocket {
@@ -84,7 +84,7 @@ impl UdpSocket {
             })
             .await?;
             return Ok(UdpSocket {
-                inner: Inner::Sim(socket),
+                inner: Inner::Sim(Box::new(socket)),
             });
         }
         let socket = addr::first_success(addr, mio::net::UdpSocket::bind).await?;
