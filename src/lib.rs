@@ -75,7 +75,6 @@ pub use ticktock_executor::{
 
 pub use ticktock_executor::net;
 
-/// Deterministic simulation: the simulated network (`sim::net`).
 pub use ticktock_executor::sim;
 
 #[cfg(unix)]

@@ -89,4 +89,6 @@ fn _assert_send_sync() {
     send_sync::<time::Interval>();
     send_sync::<time::error::Elapsed>();
     send::<time::Timeout<std::future::Ready<()>>>();
+    send_sync::<sim::Runtime>();
+    send_sync::<sim::Builder>();
 }

@@ -519,7 +519,10 @@ impl Builder {
             config: self.config.clone(),
             follow_cgroup: sizing.follow.map(|root| (root.to_path_buf(), available)),
             start_paused: self.start_paused,
-            start_worker_thread: threads::spawn_worker_thread,
+            start_worker_thread: |handle, core| {
+                threads::spawn_worker_thread(handle, core).map(Some)
+            },
+            simulated: false,
         })?;
         let threads = threads::start_workers(&handle, cores)?;
         Ok(Runtime::from_parts(handle, threads))

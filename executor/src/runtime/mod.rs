@@ -16,7 +16,7 @@
 //!   (`shared.rs`) and methods (`handle.rs`), settings, counters and metrics.
 
 mod builder;
-mod config;
+pub(crate) mod config;
 mod counters;
 pub(crate) mod driver;
 pub(crate) mod elastic;

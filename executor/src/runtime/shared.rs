@@ -11,7 +11,7 @@
 //! | `registry` | every live task's waker, for shutdown | spawn inserts, tasks remove themselves |
 //! | `blocking` | the `spawn_blocking` pool | anyone |
 //! | `outside` | threads outside the workers polling this runtime's futures now | `block_on` callers, `block_in_place`; auto-advance reads it |
-//! | `idle_cores` | cores not driven by any thread (current-thread flavor between `block_on` calls) | `block_on`, shutdown |
+//! | `idle_cores` | cores not driven by any thread (current-thread flavor between `block_on` calls; a simulation's workers started by a resize, until it adopts them) | `block_on`, the simulation, shutdown |
 //! | `threads` | count of worker threads alive, for shutdown to wait on | worker threads at start and exit |
 //! | `draining` | set once by a graceful shutdown; listeners stop accepting | `shutdown_timeout` sets, listeners read |
 //! | `shutdown` | set once; nothing is scheduled after it | shutdown sets, everyone reads |
@@ -19,6 +19,7 @@
 //! | `config` | name, scheduling intervals, thread hooks | `build` sets; read-only after |
 //! | `elastic` | the target worker count and which workers have a thread | resizes, retiring workers; see `elastic/states.rs` |
 //! | `network` | the simulated network, when the builder asked for one (`None`: sockets are the OS's) | `construct` sets; sockets created on the runtime read it (`sim/net/`) |
+//! | `simulated` | whether the workers are logical, stepped by `sim::Runtime` (`sim/`) | `construct` sets; read-only after |
 //!
 //! # Invariants
 //! - After `shutdown` is set, a scheduled task is dropped instead of queued, which
@@ -53,9 +54,11 @@ use std::sync::atomic::AtomicBool as StaticAtomicBool;
 /// `spawn_worker_thread`). Held in [`Shared`] as a function pointer that the builder
 /// installs, so that the resize path the worker loop calls (`elastic/resize.rs`)
 /// starts threads without importing the file that runs the worker loop: the import
-/// graph stays acyclic (checked by `executor/tests/layers.rs`).
+/// graph stays acyclic (checked by `executor/tests/layers.rs`). Answers the thread,
+/// or `None` when no thread is needed: a simulation (`sim/`) takes the core into
+/// [`Shared::idle_cores`] and steps it itself.
 pub(crate) type StartWorkerThread =
-    fn(&Handle, Box<Core>) -> io::Result<std::thread::JoinHandle<()>>;
+    fn(&Handle, Box<Core>) -> io::Result<Option<std::thread::JoinHandle<()>>>;
 
 /// What `Builder::build` decided, for [`Handle::construct`].
 pub(crate) struct Blueprint {
@@ -72,7 +75,17 @@ pub(crate) struct Blueprint {
     pub(crate) follow_cgroup: Option<(std::path::PathBuf, usize)>,
     pub(crate) start_paused: bool,
     pub(crate) start_worker_thread: StartWorkerThread,
+    /// A simulation (`sim/`): no thread runs the workers (the caller of
+    /// `sim::Runtime::block_on` steps them), the clock starts paused at
+    /// [`SIMULATION_START`], and blocking jobs wait for the simulation to run them.
+    pub(crate) simulated: bool,
 }
+
+/// Where a simulation's paused clock starts, in nanoseconds since the process epoch:
+/// a fixed value, so that the same seed gives the same deadlines (and the same
+/// wheel slots) in every run, whenever the process started. 2^40 ns is about 18
+/// minutes: far from 0, so a deadline computed as "now minus a little" stays valid.
+pub(crate) const SIMULATION_START: ticktock_timer::Nanos = 1 << 40;
 
 /// Which scheduler a runtime uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +163,9 @@ pub(crate) struct Shared {
     /// The simulated network that this runtime's sockets use instead of the OS's
     /// (`Builder::simulated_network`); `None` for real sockets. Set by `construct`.
     pub(crate) network: Option<Arc<Network>>,
+    /// Whether this runtime is a simulation (`sim/`, see [`Blueprint::simulated`]);
+    /// set by `construct`, then read-only.
+    pub(crate) simulated: bool,
     threads: Mutex<usize>,
     threads_changed: Condvar,
     /// Set when a graceful shutdown starts: listeners stop accepting, tasks finish.
@@ -178,7 +194,10 @@ impl Handle {
             follow_cgroup,
             start_paused,
             start_worker_thread,
+            simulated,
         } = blueprint;
+        // A simulation's jobs never get a thread: the pool queues them for it.
+        let max_blocking_threads = if simulated { 0 } else { max_blocking_threads };
         let queues: Vec<Worker<Runnable>> = (0..max_workers).map(|_| Worker::new_fifo()).collect();
         let stealers = queues.iter().map(Worker::stealer).collect();
         let parking = Arc::new(Parking::new(max_workers)?);
@@ -199,7 +218,14 @@ impl Handle {
             let now = shared.timers.runtime_nanos();
             shared.elastic.follow_cgroup(root, available, now);
         }
-        if start_paused {
+        shared.simulated = simulated;
+        if simulated {
+            // One shard: a shard is picked by the process-wide task id, which
+            // differs between runs; with one, the registry's order (in which the
+            // drop cancels tasks) depends on the simulation alone.
+            shared.registry = Registry::new(1);
+            shared.timers.clock.pause_at(SIMULATION_START);
+        } else if start_paused {
             shared.timers.clock.pause();
         }
         let handle = Handle {
@@ -251,6 +277,7 @@ impl Shared {
             elastic: Elastic::new(workers, workers),
             start_worker_thread,
             network: None,
+            simulated: false,
             threads: Mutex::new(0),
             threads_changed: Condvar::new(),
             draining: AtomicBool::new(false),
@@ -431,7 +458,7 @@ impl Shared {
     /// One worker's core and a multi-thread shared state around it, with no thread
     /// started (and none startable): for unit tests of the queue and park policies.
     pub(crate) fn one_worker_for_tests() -> (Core, Shared) {
-        fn no_thread(_: &Handle, _: Box<Core>) -> io::Result<std::thread::JoinHandle<()>> {
+        fn no_thread(_: &Handle, _: Box<Core>) -> io::Result<Option<std::thread::JoinHandle<()>>> {
             Err(io::Error::other("unit tests start no thread"))
         }
         let queue = Worker::new_fifo();

@@ -41,7 +41,10 @@ pub(crate) fn resize(handle: &Handle, target: usize) {
                 match (shared.start_worker_thread)(handle, core) {
                     Ok(thread) => {
                         shared.elastic.started.fetch_add(1, Ordering::Relaxed);
-                        shared.elastic.add_thread(thread);
+                        // `None`: a simulation steps the core itself.
+                        if let Some(thread) = thread {
+                            shared.elastic.add_thread(thread);
+                        }
                     }
                     Err(error) => panic!(
                         "ticktock: `set_worker_threads` could not start worker {index}: {error}"

@@ -37,6 +37,11 @@ use crate::runtime::timers::outside_activity::{CountedMain, Left, Sleep};
 pub(crate) fn block_on<F: Future>(handle: &Handle, future: F) -> F::Output {
     #[cfg(feature = "tokio-compat")]
     let _tokio = crate::compat::enter(handle.shared.config.tokio_compat);
+    assert!(
+        !handle.shared.simulated,
+        "ticktock: `Handle::block_on` on a simulated runtime: no thread runs its \
+         workers; call `sim::Runtime::block_on` instead"
+    );
     let _block_on = context::enter_block_on();
     if handle.shared.flavor == Flavor::CurrentThread {
         let core = lock(&handle.shared.idle_cores).pop();

@@ -117,6 +117,12 @@ impl Core {
         self.global_queue_interval = config.global_queue_interval;
     }
 
+    /// Reseeds the random state that picks steal victims (`sim/`: every steal
+    /// victim of a simulation comes from its seed, not from the worker's index).
+    pub(crate) fn seed_rng(&mut self, seed: u64) {
+        self.rng = XorShift(seed | 1);
+    }
+
     /// Whether this turn of the loop is due a maintenance pass (every
     /// `event_interval` ticks, [`EVENT_INTERVAL`] by default).
     pub(crate) fn maintenance_due(&self) -> bool {

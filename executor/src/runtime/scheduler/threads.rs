@@ -101,6 +101,11 @@ pub(crate) fn hand_off_core() {
                  or a multi-thread runtime"
             );
         }
+        if handle.shared.simulated {
+            // A simulation has one thread: the closure runs inline, in this step,
+            // and the logical worker keeps its core (nothing else could run it).
+            return;
+        }
         let Some(core) = worker.core.borrow_mut().take() else {
             // Already handed off by an outer `block_in_place`.
             return;

@@ -204,7 +204,7 @@ fn local_queue_is_empty(shared: &Shared, worker: &WorkerContext) -> bool {
 
 /// A searching worker found a task: if it was the last searcher, wake another
 /// worker so the search goes on (there may be more work).
-fn found_work(shared: &Shared, worker: &WorkerContext) {
+pub(crate) fn found_work(shared: &Shared, worker: &WorkerContext) {
     let mut core = worker.core.borrow_mut();
     if let Some(core) = core.as_mut() {
         if core.searching {
@@ -218,7 +218,7 @@ fn found_work(shared: &Shared, worker: &WorkerContext) {
 
 /// Fires this worker's due timers and steals the due timers of every other store,
 /// waking their tasks (onto this worker's queue). Returns the number fired.
-fn fire_timers(shared: &Shared, core: &mut Core) -> usize {
+pub(crate) fn fire_timers(shared: &Shared, core: &mut Core) -> usize {
     let timers = &shared.timers;
     let now = timers.runtime_nanos();
     let mut wakers = std::mem::take(&mut core.wakers);
@@ -235,7 +235,7 @@ fn fire_timers(shared: &Shared, core: &mut Core) -> usize {
 }
 
 /// Wakes the wakers buffered in the core, with the core not borrowed.
-fn wake_buffered(worker: &WorkerContext) {
+pub(crate) fn wake_buffered(worker: &WorkerContext) {
     let mut wakers = {
         let mut core = worker.core.borrow_mut();
         match core.as_mut() {
@@ -282,7 +282,7 @@ fn poll_io_without_waiting(shared: &Shared) {
 
 /// Looks for work beyond the local queue: due timers anywhere, then other workers'
 /// queues, then the global queue.
-fn search(shared: &Shared, worker: &WorkerContext) -> Option<Runnable> {
+pub(crate) fn search(shared: &Shared, worker: &WorkerContext) -> Option<Runnable> {
     {
         let mut core = worker.core.borrow_mut();
         let core = core.as_mut()?;

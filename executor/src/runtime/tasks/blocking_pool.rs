@@ -73,6 +73,9 @@ pub(crate) struct BlockingPool {
 }
 
 impl BlockingPool {
+    /// A pool that starts at most `max_threads` threads. With 0 (a simulation,
+    /// `sim/`) it never asks for one: jobs stay queued until
+    /// [`BlockingPool::run_one_queued`] runs them on the caller's thread.
     pub(crate) fn new(max_threads: usize) -> BlockingPool {
         BlockingPool {
             state: Mutex::new(PoolState {
@@ -83,7 +86,7 @@ impl BlockingPool {
                 shutdown: false,
             }),
             condvar: Condvar::new(),
-            max_threads: max_threads.max(1),
+            max_threads,
             in_flight: AtomicUsize::new(0),
         }
     }
@@ -155,6 +158,31 @@ impl BlockingPool {
     }
 
     /// Whether a job is queued or running (a paused clock must not jump meanwhile).
+    /// Runs the oldest queued job on this thread, if there is one and no thread
+    /// was promised it (a simulation's pool has no thread: `sim/` calls this as one
+    /// of its steps). Returns whether a job ran.
+    pub(crate) fn run_one_queued(&self) -> bool {
+        let runnable = {
+            let mut state = lock(&self.state);
+            if state.promised >= state.queue.len() {
+                return false;
+            }
+            match state.queue.pop_front() {
+                Some(runnable) => runnable,
+                None => return false,
+            }
+        };
+        runnable.run();
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        true
+    }
+
+    /// Whether a job waits in the queue with no thread promised to it.
+    pub(crate) fn has_unpromised_jobs(&self) -> bool {
+        let state = lock(&self.state);
+        state.queue.len() > state.promised
+    }
+
     pub(crate) fn has_jobs_in_flight(&self) -> bool {
         self.in_flight.load(Ordering::SeqCst) != 0
     }

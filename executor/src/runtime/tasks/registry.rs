@@ -100,6 +100,17 @@ impl Registry {
         self.shards.iter().map(|shard| lock(shard).spawned).sum()
     }
 
+    /// Calls `f` with the waker of every live task, one shard lock at a time (a
+    /// simulation forgets the tasks that finished, `sim/trace.rs`). `f` must not
+    /// touch the registry.
+    pub(crate) fn for_each_live(&self, mut f: impl FnMut(&Waker)) {
+        for shard in self.shards.iter() {
+            for (_, waker) in lock(shard).tasks.iter() {
+                f(waker);
+            }
+        }
+    }
+
     /// Closes the registry and returns the wakers of every task still registered.
     pub(crate) fn close(&self) -> Vec<Waker> {
         let mut wakers = Vec::new();

@@ -229,7 +229,7 @@ fn quiet(shared: &Shared, must_stay_awake: &dyn Fn() -> bool) -> Quiet {
 /// between two rounds). O(live timers): paid only by a paused runtime about to
 /// jump, never on the real clock. Called without the parked set's lock (a store's
 /// lock holder may take that lock, `StoreCell::note_deadline`).
-fn exact_earliest(shared: &Shared) -> Nanos {
+pub(crate) fn exact_earliest(shared: &Shared) -> Nanos {
     let mut earliest = NO_DEADLINE;
     for cell in shared.timers.stores() {
         cell.lock().for_each_waiting(|when, _, _| {

@@ -161,6 +161,18 @@ impl Clock {
         self.paused.store(true, Ordering::Release);
     }
 
+    /// Pauses a new clock at `nanos` (a simulation's fixed start,
+    /// `shared::SIMULATION_START`), whatever the real time is.
+    pub(crate) fn pause_at(&self, nanos: Nanos) {
+        assert!(
+            !self.is_paused(),
+            "ticktock: `pause_at` called while time is already paused"
+        );
+        self.frozen.store(nanos, Ordering::Release);
+        ANY_CLOCK_ALTERED.store(true, Ordering::Release);
+        self.paused.store(true, Ordering::Release);
+    }
+
     /// Lets the clock run again from its frozen value. Panics if it is not paused.
     pub(crate) fn resume(&self) {
         assert!(
