@@ -196,7 +196,8 @@ impl Builder {
     /// # Examples
     /// ```
     /// let rt = ticktock_executor::sim::Builder::new().seed(1).build().unwrap();
-    /// assert_eq!(rt.seed(), std::env::var("TICKTOCK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1));
+    /// let task = rt.spawn(async { "ran" });
+    /// assert_eq!(rt.block_on(task).unwrap(), "ran");
     /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
         let seed = seed_from_env()
