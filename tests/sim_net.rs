@@ -227,6 +227,26 @@ fn close_is_end_of_stream_and_drop_with_unread_data_is_a_reset() {
 }
 
 #[test]
+fn closing_a_listener_resets_the_connections_it_never_accepted() {
+    sim(13).block_on(async {
+        set_link(SERVER, CLIENT, latency(2));
+        let listener = TcpListener::bind((SERVER, 80)).await.unwrap();
+        let mut client = TcpStream::connect((SERVER, 80)).await.unwrap();
+        let start = Instant::now();
+        drop(listener);
+        let mut buf = [0; 1];
+        let error = client.read(&mut buf).await.unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset);
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(2),
+            "the RST takes one latency"
+        );
+        let _port_free_again = TcpListener::bind((SERVER, 80)).await.unwrap();
+    });
+}
+
+#[test]
 fn a_partition_longer_than_the_retransmission_budget_times_the_sender_out() {
     sim(7).block_on(async {
         let listener = TcpListener::bind((SERVER, 80)).await.unwrap();
@@ -283,6 +303,13 @@ fn what_a_simulated_socket_cannot_do_is_a_clear_error() {
             .join_multicast_v4(Ipv4Addr::new(239, 0, 0, 1), Ipv4Addr::UNSPECIFIED)
             .unwrap_err();
         assert_eq!(error.kind(), std::io::ErrorKind::Unsupported);
+        // Unix sockets are OS sockets: refused rather than left waiting on a
+        // reactor that a simulation never polls.
+        #[cfg(unix)]
+        {
+            let error = ticktock::net::UnixStream::pair().unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::Unsupported);
+        }
     });
 }
 
@@ -438,5 +465,80 @@ mod axum_app {
             assert_eq!(start.elapsed(), Duration::from_millis(20 + 10 + 30_000));
             server.abort();
         });
+    }
+}
+
+/// The example of docs/testing.md ("A simulated network"), run here so it cannot rot.
+mod testing_md_example {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use futures::io::{AsyncReadExt, AsyncWriteExt};
+    use ticktock::net::{TcpListener, TcpStream};
+    use ticktock::sim;
+    use ticktock::sim::net::{heal, partition, set_link, Link};
+    use ticktock::time::{sleep, timeout, Instant};
+
+    const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+
+    /// Asks the server one question, giving each attempt 1 s; retries until one
+    /// answers. Counts the attempts.
+    async fn ask_with_retries(attempts: &mut u32) -> u8 {
+        loop {
+            *attempts += 1;
+            let attempt = async {
+                let mut stream = TcpStream::connect((SERVER, 7)).await?;
+                stream.write_all(b"?").await?;
+                let mut answer = [0; 1];
+                stream.read_exact(&mut answer).await?;
+                Ok::<_, std::io::Error>(answer[0])
+            };
+            if let Ok(Ok(answer)) = timeout(Duration::from_secs(1), attempt).await {
+                return answer;
+            }
+        }
+    }
+
+    #[test]
+    fn the_client_retries_until_the_partition_heals() {
+        for seed in 0..20 {
+            let rt = sim::Builder::new()
+                .seed(seed)
+                .worker_threads(2)
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let link = Link {
+                    latency: Duration::from_millis(20),
+                    loss: 0.0,
+                };
+                set_link(SERVER, Ipv4Addr::LOCALHOST, link);
+                let listener = TcpListener::bind((SERVER, 7)).await.unwrap();
+                ticktock::spawn(async move {
+                    loop {
+                        let (mut stream, _) = listener.accept().await.unwrap();
+                        ticktock::spawn(async move {
+                            let mut question = [0; 1];
+                            if stream.read_exact(&mut question).await.is_ok() {
+                                let _ = stream.write_all(b"!").await;
+                            }
+                        });
+                    }
+                });
+                partition(SERVER, Ipv4Addr::LOCALHOST);
+                ticktock::spawn(async {
+                    sleep(Duration::from_millis(3_500)).await;
+                    heal(SERVER, Ipv4Addr::LOCALHOST);
+                });
+                let start = Instant::now();
+                let mut attempts = 0;
+                assert_eq!(ask_with_retries(&mut attempts).await, b'!');
+                // Attempts at 0, 1, 2, 3 s time out: their SYNs go into the
+                // partition (the one retried at 4 s gets through too late). The
+                // attempt at 4 s connects (40 ms) and gets its answer (40 ms).
+                assert_eq!(attempts, 5);
+                assert_eq!(start.elapsed(), Duration::from_millis(4_080));
+            });
+        }
     }
 }

@@ -53,7 +53,7 @@ use ticktock_timer::Nanos;
 
 use crate::sim::net::links::{Link, Links, Transmit};
 use crate::sim::net::rng;
-use crate::sim::net::tcp::{Connection, Side, Step};
+use crate::sim::net::tcp::{Closing, Connection, Side, Step};
 use crate::sim::net::udp::Inbox;
 
 /// The ephemeral port range, Linux's default `ip_local_port_range`.
@@ -246,13 +246,21 @@ impl State {
     }
 
     /// Closes `side` of `conn` and forgets the connection once both ends closed.
-    fn close_end(&mut self, conn: u64, side: Side, seed: u64, now: Nanos, wakers: &mut Vec<Waker>) {
+    fn close_end(
+        &mut self,
+        conn: u64,
+        side: Side,
+        closing: Closing,
+        seed: u64,
+        now: Nanos,
+        wakers: &mut Vec<Waker>,
+    ) {
         let links = &self.links;
         let connection = self
             .connections
             .get_mut(&conn)
             .expect("ticktock::sim::net: a stream outlived its connection (a bug)");
-        connection.close(side, now, links, seed, wakers);
+        connection.close(side, closing, now, links, seed, wakers);
         if side == Side::Client {
             self.tcp_clients.remove(&connection.addrs(Side::Client).0);
         }
@@ -359,7 +367,7 @@ impl Network {
         }
     }
 
-    /// Unbinds listener `id`; connections it never accepted are reset.
+    /// Unbinds listener `id`; connections it never accepted are reset (`Abort`).
     pub(crate) fn close_listener(&self, id: u64, now: Nanos) {
         let mut wakers = Vec::new();
         let mut state = self.lock();
@@ -368,9 +376,16 @@ impl Network {
         };
         state.tcp_bound.remove(&listener.addr);
         for (_, conn, _) in listener.backlog {
-            // The server end was never handed out: closing it with the client's
-            // data unread resets the client, as a real listener's close does.
-            state.close_end(conn, Side::Server, self.seed, now, &mut wakers);
+            // The server end was never handed out: the client is reset, as by a
+            // real listener's close.
+            state.close_end(
+                conn,
+                Side::Server,
+                Closing::Abort,
+                self.seed,
+                now,
+                &mut wakers,
+            );
         }
         drop(state);
         wake(wakers);
@@ -444,9 +459,13 @@ impl Network {
             .listeners
             .get_mut(&listener)
             .expect("ticktock::sim::net: a bound address without its listener (a bug)");
-        listener
+        // In order of readiness (clients on slower links finish later), in order
+        // of arrival among equals.
+        let accept_at = ready_at.saturating_add(forth);
+        let position = listener
             .backlog
-            .push_back((ready_at.saturating_add(forth), conn, local));
+            .partition_point(|&(other, _, _)| other <= accept_at);
+        listener.backlog.insert(position, (accept_at, conn, local));
         wakers.extend(listener.acceptor.take());
         drop(state);
         wake(wakers);
@@ -554,7 +573,7 @@ impl Network {
     pub(crate) fn close_stream(&self, conn: u64, side: Side, now: Nanos) {
         let mut wakers = Vec::new();
         self.lock()
-            .close_end(conn, side, self.seed, now, &mut wakers);
+            .close_end(conn, side, Closing::Drop, self.seed, now, &mut wakers);
         wake(wakers);
     }
 

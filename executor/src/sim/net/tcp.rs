@@ -45,6 +45,7 @@
 //! | `shutdown(Write)` | FIN queued behind the data; → write_shut | no-op | FIN queued | no-op | no-op | bug |
 //! | close (drop) with unread arrived data | RST to the peer, unsent data discarded; → closed | same | same | → closed | → closed | bug: dropped twice |
 //! | close (drop), nothing unread | FIN queued (unless write_shut); → closed | → closed | FIN queued; → closed | → closed | → closed | bug |
+//! | abort (its listener closed before accepting it) | RST to the peer; → closed | same | same | → closed | → closed | bug |
 //! | data arrives for it | (read as above) | (read) | discarded | discarded | discarded | discarded, and an RST goes back to the sender |
 //!
 //! An RST is one packet, never retransmitted: it arrives one latency after it is
@@ -102,6 +103,16 @@ impl Side {
             Side::Server => Side::Client,
         }
     }
+}
+
+/// How an end closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Closing {
+    /// A stream was dropped: FIN, or RST if it leaves data unread.
+    Drop,
+    /// RST whatever is unread: a listener closed with the connection still in its
+    /// accept queue, as Linux does.
+    Abort,
 }
 
 /// The outcome of an operation that may have to wait.
@@ -534,10 +545,12 @@ impl Connection {
         self.pipes[side.peer().index()].wake_all(wakers);
     }
 
-    /// The stream of `side` was dropped (see the transition table).
+    /// The stream of `side` was dropped (see the transition table); with
+    /// [`Closing::Abort`], as if it had unread data: the peer is reset.
     pub(crate) fn close(
         &mut self,
         side: Side,
+        closing: Closing,
         now: Nanos,
         links: &Links,
         seed: u64,
@@ -558,7 +571,7 @@ impl Connection {
         incoming.wake_all(wakers);
         let end = &self.ends[side.index()];
         let gone = end.timed_out || self.reset_arrived(side, now);
-        if unread_arrived && !gone {
+        if (unread_arrived || closing == Closing::Abort) && !gone {
             let outgoing = &mut self.pipes[side.index()];
             let (from, to) = (outgoing.from.ip(), outgoing.to.ip());
             if let Transmit::Arrives(at) = links.transmit(from, to, now, 1.0) {

@@ -152,7 +152,7 @@ fn closing_with_unread_data_resets_the_peer_one_latency_later() {
     let mut conn = Connection::new(0, client(), server());
     let mut wakers = Vec::new();
     write(&mut conn, &links, Side::Client, 0, b"unread");
-    conn.close(Side::Server, 5 * MS, &links, 0, &mut wakers);
+    conn.close(Side::Server, Closing::Drop, 5 * MS, &links, 0, &mut wakers);
     assert!(
         matches!(read(&mut conn, &links, Side::Client, 9 * MS), Step::Wait(Some(t)) if t == 10 * MS)
     );
@@ -160,7 +160,7 @@ fn closing_with_unread_data_resets_the_peer_one_latency_later() {
         matches!(read(&mut conn, &links, Side::Client, 10 * MS), Step::Ready(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset)
     );
     assert!(!conn.is_finished());
-    conn.close(Side::Client, 10 * MS, &links, 0, &mut wakers);
+    conn.close(Side::Client, Closing::Drop, 10 * MS, &links, 0, &mut wakers);
     assert!(conn.is_finished());
 }
 
@@ -169,9 +169,19 @@ fn closing_with_nothing_unread_sends_a_fin() {
     let links = links(5);
     let mut conn = Connection::new(0, client(), server());
     let mut wakers = Vec::new();
-    conn.close(Side::Server, 0, &links, 0, &mut wakers);
+    conn.close(Side::Server, Closing::Drop, 0, &links, 0, &mut wakers);
     assert!(
         matches!(read(&mut conn, &links, Side::Client, 5 * MS), Step::Ready(Ok(b)) if b.is_empty())
+    );
+}
+
+#[test]
+fn an_abort_resets_the_peer_even_with_nothing_unread() {
+    let links = links(5);
+    let mut conn = Connection::new(0, client(), server());
+    conn.close(Side::Server, Closing::Abort, 0, &links, 0, &mut Vec::new());
+    assert!(
+        matches!(read(&mut conn, &links, Side::Client, 5 * MS), Step::Ready(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset)
     );
 }
 
@@ -180,7 +190,7 @@ fn closing_with_nothing_unread_sends_a_fin() {
 fn reading_a_closed_end_is_a_bug_report() {
     let links = links(0);
     let mut conn = Connection::new(0, client(), server());
-    conn.close(Side::Client, 0, &links, 0, &mut Vec::new());
+    conn.close(Side::Client, Closing::Drop, 0, &links, 0, &mut Vec::new());
     let _ = read(&mut conn, &links, Side::Client, 0);
 }
 
