@@ -376,6 +376,10 @@ fn scenario(seed: u64, coverage: &mut Coverage) {
         .sum::<usize>()
         + after.external_timers.live;
     assert_eq!(timers, 0, "timers left in the stores");
+    assert!(
+        handle.timer_sites().is_empty(),
+        "the leak report lists live timers"
+    );
 }
 
 /// The project's own use of the simulation (issue 21, item 5): the scenario under
@@ -608,4 +612,72 @@ mod testing_md_example {
             assert_eq!(outcomes, BTreeSet::from([None, Some(0)]));
         }
     }
+}
+
+#[test]
+fn simulations_on_parallel_threads_give_equal_digests() {
+    // Task ids and allocation addresses differ between these threads; the digests
+    // must not.
+    let runs: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(|| mixed_workload(21, 3)))
+        .collect();
+    let results: Vec<_> = runs.into_iter().map(|run| run.join().unwrap()).collect();
+    assert!(results.windows(2).all(|pair| pair[0] == pair[1]));
+}
+
+#[test]
+#[should_panic(expected = "simulated runtime")]
+fn the_handle_refuses_to_block_on_a_simulation() {
+    let rt = sim::Builder::new().build().unwrap();
+    rt.handle().block_on(async {});
+}
+
+#[test]
+fn a_second_block_on_carries_on_the_same_simulation() {
+    let run = || {
+        let rt = sim::Builder::new()
+            .seed(4)
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let background = rt.spawn(async {
+            time::sleep(Duration::from_secs(10)).await;
+            "late"
+        });
+        // Made inside: outside every runtime, a sleep's deadline is real time.
+        rt.block_on(async { time::sleep(Duration::from_secs(1)).await });
+        let after_first = rt.trace_hash();
+        assert_eq!(rt.block_on(background).unwrap(), "late");
+        assert_ne!(rt.trace_hash(), after_first, "the second call added steps");
+        rt.trace_hash()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn pause_is_a_no_op_and_advance_works_inside() {
+    let rt = sim::Builder::new()
+        .seed(6)
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        time::pause();
+        let start = Instant::now();
+        let sleeper = ticktock::spawn(async move {
+            time::sleep(Duration::from_millis(500)).await;
+            start.elapsed()
+        });
+        ticktock::task::yield_now().await;
+        time::advance(Duration::from_millis(200)).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(200));
+        assert_eq!(sleeper.await.unwrap(), Duration::from_millis(500));
+    });
+}
+
+#[test]
+#[should_panic(expected = "cannot run on real time")]
+fn resume_refuses_inside() {
+    let rt = sim::Builder::new().build().unwrap();
+    rt.block_on(async { time::resume() });
 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use crate::runtime::scheduler::core::Core;
 use crate::runtime::shared::Handle;
+use crate::runtime::EnterGuard;
 use crate::sim::scheduler::Simulation;
 use crate::sim::seed::SeedReport;
 use crate::task::JoinHandle;
@@ -66,7 +67,9 @@ impl Runtime {
     /// worker (or the main future when woken, or a queued blocking job) drawn from
     /// the seed does one unit of work; when nothing can happen, the virtual clock
     /// jumps to the earliest timer. Tasks spawned before or during the call run
-    /// while it runs.
+    /// while it runs. Make `future`'s timers inside it (an `async` block) or under
+    /// [`Runtime::enter`]: a `time::sleep(d)` evaluated outside every runtime takes
+    /// its deadline from the real clock.
     ///
     /// # Panics
     /// If `future` panics (a task's panic reaches it through its `JoinHandle`), and
@@ -126,6 +129,34 @@ impl Runtime {
     /// ```
     pub fn handle(&self) -> &Handle {
         &self.handle
+    }
+
+    /// Enters the simulation's context until the guard drops, as
+    /// [`crate::Runtime::enter`]: `spawn` and `time::sleep` called outside
+    /// `block_on` then use this runtime and its virtual clock. A `Sleep` (or
+    /// `Interval`, `Timeout`) made outside every runtime takes its deadline from the
+    /// real clock, far from the simulation's: make timers inside `block_on`, a task,
+    /// or this guard.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ticktock_executor::{sim, time};
+    ///
+    /// let rt = sim::Builder::new().build().unwrap();
+    /// let start = {
+    ///     let _guard = rt.enter();
+    ///     time::Instant::now()
+    /// };
+    /// let nap = {
+    ///     let _guard = rt.enter();
+    ///     time::sleep(Duration::from_secs(5))
+    /// };
+    /// rt.block_on(nap);
+    /// rt.block_on(async move { assert_eq!(start.elapsed(), Duration::from_secs(5)) });
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
     }
 
     /// The seed this simulation draws from (the builder's, or `TICKTOCK_SEED`'s).

@@ -9,24 +9,28 @@
 //! # One step
 //! ```text
 //!   anything to do?  a task queued anywhere (global queue, a local queue or LIFO
-//!                    cell), a timer due, the main future woken, a blocking job queued
+//!                    cell), a store's published bound due, the main future woken,
+//!                    a blocking job queued, a worker asked to retire
 //!     no  ─► the exact earliest live deadline exists? jump the clock to it (Advance)
 //!            else: deadlock: panic, naming the seed
-//!     yes ─► draw one of: every worker, the main future (if woken), the blocking
-//!            queue (if a job waits)
-//!            worker w: enter w's context; the real worker loop's pieces in the real
-//!                      order: maintenance every event_interval ticks (fire own and
-//!                      steal others' due timers), next_local, else search: fire
-//!                      own and others' due timers (if any fired, the step ends:
-//!                      FireTimers), else local and global queues, steal from a
-//!                      random victim with w's seeded RNG, rescue a LIFO task; run
-//!                      what it found (RunLocal / RunFound) or record Idle
-//!                      (a worker asked to retire by a shrink retires instead: Retire)
-//!            main:     poll it, in the runtime's context with no worker (PollMain)
-//!            blocking: run the oldest queued job inline (Blocking)
+//!     yes ─► draw one of: every live worker, the main future (if woken), the
+//!            blocking queue (if a job waits); then the table below
 //! ```
-//! Every step is recorded in the trace (`sim/trace.rs`).
 //!
+//! | drawn | what it does (the real worker loop's pieces, in its order) | recorded |
+//! |---|---|---|
+//! | worker w, asked to retire | `retire` (tasks to the global queue, timers to the survivors); w stops being drawn unless a grow cancelled it | `Retire` |
+//! | worker w, its own task | maintenance on its tick (fire own, steal others' due timers), then `next_local` (LIFO cell, local queue, global queue on its turn): run it | `RunLocal`, task number |
+//! | worker w, nothing of its own, timers due | the search's first move: fire own and others' due timers; the step ends there (their tasks, and a main future they woke, race for the next draws) | `FireTimers`, how many |
+//! | worker w, nothing of its own, none due | the rest of the search: queues again, steal half of a victim's queue (w's seeded RNG picks where to start), the global queue, a LIFO rescue: run what it found | `RunFound`, task number |
+//! | worker w, nothing anywhere | nothing (a real worker would park) | `Idle` |
+//! | the main future | poll it, in the runtime's context with no worker | `PollMain` |
+//! | the blocking queue | run the oldest job inline, in the runtime's context with no worker | `Blocking` |
+//! | bug | `Idle` [`STALL_LIMIT`] times in a row although there was work: panic, naming the seed | — |
+//!
+//! Every step is recorded in the trace (`sim/trace.rs`), after it, with the virtual
+//! time.
+
 //! # Resizing
 //! `Handle::set_worker_threads` works inside a simulation up to the builder's
 //! `max_worker_threads`: a grow's start function (`sim/builder.rs`) leaves the
@@ -85,7 +89,14 @@ pub(crate) struct Simulation {
     trace: Trace,
     tasks: TaskNumbers,
     seed: u64,
+    /// `Idle` steps in a row (see [`Simulation::check_progress`]).
+    idle_streak: u64,
 }
+
+/// `Idle` steps in a row after which the simulation is stuck. A legitimate streak
+/// is a few times the worker count (the one worker with a task is not drawn); 2^20
+/// is far beyond any, and about a second of steps.
+const STALL_LIMIT: u64 = 1 << 20;
 
 /// The candidates of one draw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,10 +124,10 @@ impl Wake for MainWaker {
 }
 
 impl Simulation {
-    /// A simulation of `cores` (every worker of the runtime, in order) under `seed`:
-    /// each core's steal RNG is seeded from the seed's stream.
-    /// `max_workers` is the most workers a resize may reach; the workers of the
-    /// others start stopped, in the runtime's elastic state.
+    /// A simulation under `seed` of `cores`, the workers that start now (each
+    /// core's steal RNG seeded from the seed's stream), out of `max_workers`, the
+    /// most a resize may reach (the others wait, stopped, in the runtime's elastic
+    /// state).
     #[allow(clippy::vec_box)] // cores are boxed as everywhere in the runtime
     pub(crate) fn new(seed: u64, cores: Vec<Box<Core>>, max_workers: usize) -> Simulation {
         let mut simulation = Simulation {
@@ -125,6 +136,7 @@ impl Simulation {
             trace: Trace::new(),
             tasks: TaskNumbers::default(),
             seed,
+            idle_streak: 0,
         };
         for core in cores {
             simulation.adopt(core);
@@ -208,6 +220,7 @@ impl Simulation {
                 }
                 Candidate::Worker(index) => self.step_worker(handle, index),
             };
+            self.check_progress(step.1);
             self.record(shared, step.0, step.1, step.2);
             published.store(self.trace.digest(), Ordering::Release);
         }
@@ -248,6 +261,24 @@ impl Simulation {
         Some(Candidate::Blocking)
     }
 
+    /// Counts `Idle` steps in a row and panics past [`STALL_LIMIT`]: the draws
+    /// said there was work, yet no worker found any, so the simulation would spin
+    /// forever instead of hanging quietly (a bug of ticktock's, not of the program
+    /// under test).
+    fn check_progress(&mut self, kind: StepKind) {
+        if kind != StepKind::Idle {
+            self.idle_streak = 0;
+            return;
+        }
+        self.idle_streak += 1;
+        assert!(
+            self.idle_streak < STALL_LIMIT,
+            "ticktock::sim: {STALL_LIMIT} steps in a row found nothing to do although work \
+             was reported (a bug in ticktock's simulation; please report it with the seed: {})",
+            seed_line(self.seed)
+        );
+    }
+
     /// Whether a logical worker was asked to retire (a shrink) and has not yet.
     fn retire_requested(&self, shared: &Shared) -> bool {
         self.cores
@@ -280,7 +311,7 @@ impl Simulation {
         let shared = &*handle.shared;
         let core = self.cores[index]
             .take()
-            .expect("ticktock::sim: a logical worker's core is missing");
+            .expect("ticktock::sim: a logical worker's core is missing (an earlier step panicked)");
         let worker = Rc::new(WorkerContext::new(core));
         let found = {
             let _enter = context::enter(handle.clone(), Some(worker.clone()));
@@ -388,11 +419,12 @@ fn tasks_runnable(shared: &Shared) -> bool {
     shared.has_visible_work() || shared.lifo.iter().any(|cell| cell.looks_occupied())
 }
 
-/// Whether a live timer is due now. The published bounds may be stale-low after a
-/// cancel; the exact look (O(live timers)) runs only when a bound says "due".
+/// Whether a timer may be due now, by the stores' published bounds (O(stores)).
+/// A bound may be stale-low after a cancel: then a worker drawn for it finds
+/// nothing to fire, and its search republishes the exact bound, so the next draw
+/// sees the truth. Cheaper than the exact look on every step of a busy simulation.
 fn timer_due(shared: &Shared) -> bool {
-    let now = shared.timers.runtime_nanos();
-    shared.timers.earliest() <= now && exact_earliest(shared) <= now
+    shared.timers.earliest() <= shared.timers.runtime_nanos()
 }
 
 /// Virtual nanoseconds since the simulation started.

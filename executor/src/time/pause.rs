@@ -43,8 +43,12 @@ fn current_handle(what: &str) -> Handle {
 /// does. A wake from a thread outside the runtime that completed before the runtime
 /// decided to jump is seen: its task runs before the jump.
 ///
+/// In a [`sim::Runtime`](crate::sim::Runtime), whose clock is virtual from the
+/// start, it does nothing (so a test written for paused time runs unchanged).
+///
 /// # Panics
-/// Panics outside a ticktock runtime, or if time is already paused.
+/// Panics outside a ticktock runtime, or if time is already paused (outside a
+/// simulation).
 ///
 /// # Examples
 /// ```
@@ -82,6 +86,9 @@ fn current_handle(what: &str) -> Handle {
 #[track_caller]
 pub fn pause() {
     let handle = current_handle("pause");
+    if handle.shared.simulated {
+        return;
+    }
     handle.shared.timers.clock.pause();
     // Workers asleep until a real deadline decide again, under paused time.
     handle.shared.parking.unpark_each();
@@ -90,7 +97,8 @@ pub fn pause() {
 /// Lets a paused clock run again, from the instant it stood at.
 ///
 /// # Panics
-/// Panics outside a ticktock runtime, or if time is not paused.
+/// Panics outside a ticktock runtime, if time is not paused, and in a
+/// [`sim::Runtime`](crate::sim::Runtime), whose clock cannot run on real time.
 ///
 /// # Examples
 /// ```
@@ -103,6 +111,11 @@ pub fn pause() {
 #[track_caller]
 pub fn resume() {
     let handle = current_handle("resume");
+    assert!(
+        !handle.shared.simulated,
+        "ticktock: `time::resume` in a simulation: its clock is virtual and cannot run on \
+         real time"
+    );
     handle.shared.timers.clock.resume();
     // Workers asleep without a timeout (paused time) must sleep until real
     // deadlines again.
