@@ -468,6 +468,40 @@ mod axum_app {
     }
 }
 
+/// ticktock's own pooled HTTP client (hyper-util's client with a ticktock
+/// connector) against an axum app, both over the simulated network, in virtual time.
+#[cfg(all(feature = "http", feature = "http-client"))]
+#[test]
+fn the_pooled_http_client_talks_to_an_axum_app_over_the_simulated_network() {
+    use axum::routing::get;
+    use http_body_util::{BodyExt, Empty};
+
+    sim(14).block_on(async {
+        set_link(SERVER, CLIENT, latency(5));
+        let app = axum::Router::new().route("/", get(|| async { "pooled" }));
+        let listener = TcpListener::bind((SERVER, 8080)).await.unwrap();
+        let server = ticktock::spawn(async move { ticktock::serve(listener, app).await });
+        let client: ticktock::http::Client<Empty<bytes::Bytes>> = ticktock::http::Client::new();
+        let start = Instant::now();
+        for round in 1..=3u32 {
+            let response = client
+                .get("http://10.0.0.1:8080/".parse().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, "pooled");
+            // The first request connects (10 ms) then asks (10 ms); the pool keeps
+            // the connection, so the next ones take one round trip each.
+            assert_eq!(
+                start.elapsed(),
+                Duration::from_millis(10 + 10 * u64::from(round))
+            );
+        }
+        server.abort();
+    });
+}
+
 /// The example of docs/testing.md ("A simulated network"), run here so it cannot rot.
 mod testing_md_example {
     use std::net::Ipv4Addr;
