@@ -34,6 +34,18 @@
 //! [`SYN_RETRIES`] retries `connect` fails with `TimedOut` (at `t + 127 s`, as
 //! Linux's `tcp_syn_retries = 6`).
 //!
+//! The connect future (`sockets.rs`, `SimStream::connect`) walks this table; the
+//! fabric answers each row's question (`syn`, `syn_arrived`):
+//!
+//! | state | event | next |
+//! |---|---|---|
+//! | SYN try `k` at `t` | both directions up, the draw keeps it | wait until `t + L(a→b)`, then "SYN arrived" |
+//! | SYN try `k` at `t`, `k < SYN_RETRIES` | cut (either direction) or dropped | wait until `t + SYN_RTO << k`, SYN try `k + 1` |
+//! | SYN try `SYN_RETRIES` at `t` | cut or dropped | wait until `t + SYN_RTO << SYN_RETRIES`, `TimedOut` |
+//! | SYN arrived at `s` | a listener bound there (or at the wildcard) | connection made (client port chosen), queued for `accept` at `s + L(b→a) + L(a→b)`; wait until `s + L(b→a)`, connected |
+//! | SYN arrived at `s` | nothing bound | wait until `s + L(b→a)`, `ConnectionRefused` |
+//! | any wait | the connect future dropped | nothing more; after "connection made", the client end closes (FIN) |
+//!
 //! # Ground rules
 //! - One lock, never held while a task is woken or a user's code runs: wakers are
 //!   collected and woken after the lock is released.

@@ -31,6 +31,19 @@
 //! is decided under the links of `t` because the fabric settles every connection
 //! before it changes a link.
 //!
+//! # Transition table of one segment
+//! A segment's `flight` ([`Flight`]) moves only forward; `settle` makes every move
+//! whose instant is `<= now`, in the pipe's order:
+//!
+//! | event \ segment | `Retrying { next_try }` | `Arrives(at)`, `at > now` | `Arrives(at)`, `at <= now` |
+//! |---|---|---|---|
+//! | settle, `next_try <= now`, link up and the draw keeps it | → `Arrives(next_try + latency)` | – | – |
+//! | settle, `next_try <= now`, cut or the draw drops it | `drops += 1`; → `Retrying { next_try + rto << (drops - 1) }` (capped at [`RTO_MAX`]) | – | – |
+//! | settle, `next_try <= now`, `drops > RETRIES` | the sender's end → timed_out, its pipe emptied | – | – |
+//! | settle, the receiver's end closed | (stays) | discarded; an RST goes back, arriving one latency after `at` | discarded; RST as well |
+//! | the receiver reads | not readable: the reader waits for `next_try` | not readable: the reader waits for `at` | bytes copied out; popped when all are read (a FIN: end of stream) |
+//! | the sender's end closes abortively (RST) | discarded | discarded unless it arrives before the RST | kept: readable before the RST |
+//!
 //! # Transition table of one end
 //! The end's flags are `open`, `write_shut` (`shutdown(Write)` or a close),
 //! `read_shut`, `closed` (the stream was dropped), `reset` (an RST has arrived) and
