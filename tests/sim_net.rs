@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use ticktock::net::{TcpListener, TcpStream, UdpSocket};
-use ticktock::sim::net::{heal, partition, set_link, Link};
+use ticktock::sim::net::{heal, on_host, partition, set_link, Link};
 use ticktock::time::{sleep, Instant};
 
 /// The server's host in these tests; clients speak from 127.0.0.1.
@@ -492,6 +492,50 @@ mod axum_app {
             server.abort();
         });
     }
+}
+
+#[test]
+fn clients_on_hosts_of_their_own_are_cut_off_one_by_one() {
+    sim(16).block_on(async {
+        let listener = TcpListener::bind((SERVER, 80)).await.unwrap();
+        ticktock::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                ticktock::spawn(async move {
+                    let mut buf = [0; 2];
+                    if stream.read_exact(&mut buf).await.is_ok() {
+                        let _ = stream.write_all(&buf).await;
+                    }
+                });
+            }
+        });
+        let (cut_off, reachable) = (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3));
+        partition(SERVER, cut_off);
+        let ask = |host: Ipv4Addr| {
+            on_host(host, async move {
+                let attempt = async move {
+                    let mut stream = TcpStream::connect((SERVER, 80)).await?;
+                    assert_eq!(stream.local_addr()?.ip(), IpAddr::V4(host));
+                    stream.write_all(b"hi").await?;
+                    let mut buf = [0; 2];
+                    stream.read_exact(&mut buf).await?;
+                    Ok::<_, std::io::Error>(buf)
+                };
+                ticktock::time::timeout(Duration::from_secs(1), attempt).await
+            })
+        };
+        let (cut_answer, reachable_answer) = futures::join!(ask(cut_off), ask(reachable));
+        assert!(
+            cut_answer.is_err(),
+            "10.0.0.2 is partitioned from the server"
+        );
+        assert_eq!(reachable_answer.unwrap().unwrap(), *b"hi");
+        // A wildcard bind on a host binds that host's address.
+        let udp = on_host(reachable, UdpSocket::bind("0.0.0.0:53"))
+            .await
+            .unwrap();
+        assert_eq!(udp.local_addr().unwrap(), SocketAddr::from((reachable, 53)));
+    });
 }
 
 #[test]

@@ -19,12 +19,14 @@
 //! | [`link`] | the link from one host to another now |
 //! | [`partition`], [`partition_oneway`] | cut the link (both directions, or one) |
 //! | [`heal`], [`heal_oneway`] | restore it |
+//! | [`on_host`] | run a future as a host: its connections speak from that IP, its wildcard binds bind it |
 //!
 //! # The model
 //! - **Hosts** are IP addresses; a socket with no address of its own (a client's
 //!   `connect`, a UDP socket bound to `0.0.0.0`) speaks from `127.0.0.1` (or
 //!   `::1`). So `partition(server_ip, Ipv4Addr::LOCALHOST)` cuts a server bound to
-//!   `server_ip` from its clients.
+//!   `server_ip` from its clients. To give clients hosts of their own (and cut one
+//!   of them off), run each inside [`on_host`].
 //! - **TCP** is reliable and ordered. A segment lost or sent into a partition is
 //!   retransmitted after Linux's timeouts (200 ms plus the round trip, doubling, at
 //!   most 120 s): it arrives after the heal, not never; after 15 retransmissions
@@ -110,6 +112,7 @@ mod udp;
 
 pub use links::Link;
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -396,4 +399,37 @@ pub fn heal_oneway(from: impl Into<IpAddr>, to: impl Into<IpAddr>) {
     with_network("heal_oneway", |network, now| {
         network.set_cut(from, to, false, now);
     });
+}
+
+/// Runs `future` as host `ip`: the connections it opens speak from `ip` (instead of
+/// `127.0.0.1`), and its wildcard binds (`0.0.0.0:port`) bind `ip`. Tasks it spawns
+/// are not on the host unless wrapped too. Outside a simulated network it changes
+/// nothing.
+///
+/// # Examples
+/// ```
+/// use std::net::Ipv4Addr;
+/// use ticktock_executor::net::{TcpListener, TcpStream};
+/// use ticktock_executor::sim::net::{on_host, partition};
+///
+/// let rt = ticktock_executor::Builder::new_current_thread()
+///     .start_paused(true)
+///     .simulated_network(1)
+///     .build()
+///     .unwrap();
+/// rt.block_on(async {
+///     let server = Ipv4Addr::new(10, 0, 0, 1);
+///     let listener = TcpListener::bind((server, 80)).await.unwrap();
+///     partition(server, Ipv4Addr::new(10, 0, 0, 2)); // only this client is cut off
+///     let client = on_host(Ipv4Addr::new(10, 0, 0, 3), async {
+///         TcpStream::connect((server, 80)).await.unwrap()
+///     })
+///     .await;
+///     let (_, peer) = listener.accept().await.unwrap();
+///     assert_eq!(peer, client.local_addr().unwrap());
+///     assert_eq!(peer.ip(), Ipv4Addr::new(10, 0, 0, 3));
+/// });
+/// ```
+pub fn on_host<F: Future>(ip: impl Into<IpAddr>, future: F) -> impl Future<Output = F::Output> {
+    sockets::HOST.scope(ip.into(), future)
 }

@@ -16,6 +16,12 @@
 //! when nothing else can run, so deliveries happen in virtual time; a writer
 //! whose bytes are due at once wakes the reader through the stored waker.
 //!
+//! # Hosts
+//! A task inside `sim::net::on_host(ip, ..)` is on host `ip`: its `connect`s speak
+//! from `ip`, and its wildcard binds (`0.0.0.0:p`) bind `ip:p`. Elsewhere a
+//! `connect` speaks from the loopback address of the peer's family and a wildcard
+//! bind receives for every address (see `fabric.rs`).
+//!
 //! # Ground rules
 //! - Dropping a stream closes its end in the fabric (FIN, or RST with unread
 //!   data; `tcp.rs`), a listener unbinds (resetting connections it never
@@ -64,6 +70,28 @@ pub(crate) fn current() -> Option<(Arc<Network>, Handle)> {
         let network = handle.shared.network.clone()?;
         Some((network, handle.clone()))
     })
+}
+
+crate::task_local! {
+    /// The host (IP address) the current task's sockets belong to, set by
+    /// `sim::net::on_host` for the future it wraps.
+    pub(crate) static HOST: IpAddr;
+}
+
+/// The host of the current task (`sim::net::on_host`), if one was given.
+fn current_host() -> Option<IpAddr> {
+    HOST.try_get().ok()
+}
+
+/// `addr` with a wildcard IP replaced by the current task's host, when it has
+/// one of the same family: binding `0.0.0.0:p` on a host binds that host's port.
+fn on_current_host(addr: SocketAddr) -> SocketAddr {
+    match current_host() {
+        Some(host) if addr.ip().is_unspecified() && host.is_ipv4() == addr.is_ipv4() => {
+            SocketAddr::new(host, addr.port())
+        }
+        _ => addr,
+    }
 }
 
 /// A timer slot: the deadline it sleeps until and its `Sleep`.
@@ -179,7 +207,7 @@ impl SimStream {
         to: SocketAddr,
     ) -> io::Result<SimStream> {
         crate::coop::charge().await;
-        let from: IpAddr = default_host(to.ip());
+        let from: IpAddr = current_host().unwrap_or_else(|| default_host(to.ip()));
         let attempt = network.connect_attempt();
         let mut at = handle.shared.timers.clock.runtime_nanos();
         let mut tries = 0;
@@ -345,7 +373,7 @@ impl SimListener {
         handle: Handle,
         addr: SocketAddr,
     ) -> io::Result<SimListener> {
-        let (id, local) = network.listen(addr)?;
+        let (id, local) = network.listen(on_current_host(addr))?;
         Ok(SimListener {
             network,
             handle,
@@ -427,7 +455,7 @@ impl SimUdp {
         handle: Handle,
         addr: SocketAddr,
     ) -> io::Result<SimUdp> {
-        let (id, local) = network.udp_bind(addr)?;
+        let (id, local) = network.udp_bind(on_current_host(addr))?;
         Ok(SimUdp {
             network,
             handle,
