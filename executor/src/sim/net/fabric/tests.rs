@@ -106,3 +106,34 @@ fn udp_reaches_bound_sockets_only_and_an_oversized_datagram_is_refused() {
     let error = network.udp_send(sender, at, &huge, 0).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
 }
+
+#[test]
+fn a_heal_does_not_rewrite_retransmissions_due_before_it() {
+    // A segment written into a partition at 0 is retried at 200 ms (zero latency).
+    // The heal comes at 300 ms, and nobody looks at the connection in between: the
+    // retry at 200 ms must still be decided under the cut (dropped), so the segment
+    // arrives at the next retry, 600 ms, not at 200 ms.
+    let network = Network::new(0);
+    let (_listener, server) = network.listen(addr("10.0.0.1:80")).unwrap();
+    let client_host = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let conn = network
+        .syn_arrived(client_host, server, 0)
+        .unwrap()
+        .unwrap()
+        .conn;
+    network.set_cut(client_host, server.ip(), true, 0);
+    let waker = Some(Waker::noop());
+    assert!(matches!(
+        network.write(conn, Side::Client, 0, b"x", waker),
+        Step::Ready(Ok(1))
+    ));
+    network.set_cut(client_host, server.ip(), false, 300 * MS);
+    let mut buf = [0; 1];
+    let step = network.read(conn, Side::Server, 300 * MS, &mut buf, false, waker);
+    assert!(
+        matches!(step, Step::Wait(Some(t)) if t == 600 * MS),
+        "{step:?}"
+    );
+    let step = network.read(conn, Side::Server, 600 * MS, &mut buf, false, waker);
+    assert!(matches!(step, Step::Ready(Ok(1))), "{step:?}");
+}
