@@ -297,7 +297,7 @@ fn the_same_seed_replays_a_small_service_exactly() {
 
 /// The figure: 100 seeds x 3 runs of the full service. About 16 minutes in
 /// a debug build (64 s in release), so it runs in release: `.ci/run` runs it with
-/// `--include-ignored`.
+/// `--release --all-features -- --include-ignored`.
 #[test]
 #[ignore = "300 runs of the full service: run in release (`.ci/run` does)"]
 fn the_same_seed_gives_the_same_digest_in_three_runs_for_a_hundred_seeds() {
