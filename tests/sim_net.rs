@@ -570,6 +570,35 @@ fn a_multi_thread_runtime_on_the_real_clock_can_have_the_network_too() {
     });
 }
 
+/// tokio's I/O traits (feature `tokio-io`) on simulated streams: tokio-util's
+/// codecs and tokio's `AsyncReadExt` run over the simulated network unchanged.
+#[cfg(feature = "tokio-io")]
+#[test]
+fn tokio_io_traits_work_on_simulated_streams() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_util::codec::{Framed, LinesCodec};
+
+    sim(17).block_on(async {
+        set_link(SERVER, CLIENT, latency(3));
+        let listener = TcpListener::bind((SERVER, 80)).await.unwrap();
+        let server = ticktock::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut lines = Framed::new(stream, LinesCodec::new());
+            while let Some(line) = lines.next().await {
+                lines.send(line.unwrap().to_uppercase()).await.unwrap();
+            }
+        });
+        let start = Instant::now();
+        let stream = TcpStream::connect((SERVER, 80)).await.unwrap();
+        let mut lines = Framed::new(stream, LinesCodec::new());
+        lines.send("framed").await.unwrap();
+        assert_eq!(lines.next().await.unwrap().unwrap(), "FRAMED");
+        assert_eq!(start.elapsed(), Duration::from_millis(12));
+        drop(lines);
+        server.await.unwrap();
+    });
+}
+
 /// ticktock's own pooled HTTP client (hyper-util's client with a ticktock
 /// connector) against an axum app, both over the simulated network, in virtual time.
 #[cfg(all(feature = "http", feature = "http-client"))]
