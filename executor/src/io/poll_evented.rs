@@ -29,6 +29,10 @@ pub(crate) struct PollEvented<S: mio::event::Source> {
 impl<S: mio::event::Source> PollEvented<S> {
     /// Registers `source` with the current runtime's reactor for `interest`.
     ///
+    /// # Errors
+    /// The reactor's registration error, or [`io::ErrorKind::Unsupported`] on a
+    /// runtime with a simulated network (`sim::net`), whose sockets are not OS ones.
+    ///
     /// # Panics
     /// Panics if called outside a ticktock runtime.
     #[track_caller]
@@ -40,6 +44,14 @@ impl<S: mio::event::Source> PollEvented<S> {
                  `Runtime::enter`"
             );
         };
+        if handle.shared.network.is_some() {
+            // A runtime with a simulated network (a simulation never polls its
+            // reactor): an OS source (a Unix socket, a `from_std` socket) would
+            // wait forever, so it is refused (TCP and UDP are simulated instead).
+            return Err(crate::sim::net::sockets::unsupported(
+                "an OS socket (Unix sockets, `from_std`)",
+            ));
+        }
         let io = handle
             .shared
             .parking

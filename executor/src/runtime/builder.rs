@@ -457,6 +457,36 @@ impl Builder {
         self
     }
 
+    /// Gives the runtime a simulated network: `net`'s TCP and UDP sockets created on
+    /// it talk through an in-memory network in the runtime's (virtual, with
+    /// [`start_paused`](Builder::start_paused)) time, with no socket and no file
+    /// descriptor, and `sim::net`'s controls set its links' latency and loss and
+    /// cut and heal them; `seed` seeds its loss draws. `ticktock::sim::Builder`
+    /// sets this; a paused current-thread runtime with it is deterministic too.
+    ///
+    /// # Examples
+    /// ```
+    /// use ticktock_executor::net::{TcpListener, TcpStream};
+    ///
+    /// let rt = ticktock_executor::Builder::new_current_thread()
+    ///     .start_paused(true)
+    ///     .simulated_network(7)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     // No OS socket: 10.0.0.1 need not be an address of this machine.
+    ///     let listener = TcpListener::bind("10.0.0.1:80").await.unwrap();
+    ///     let client = TcpStream::connect("10.0.0.1:80").await.unwrap();
+    ///     let (_server, peer) = listener.accept().await.unwrap();
+    ///     assert_eq!(peer, client.local_addr().unwrap());
+    /// });
+    /// ```
+    #[doc(hidden)]
+    pub fn simulated_network(&mut self, seed: u64) -> &mut Builder {
+        self.config.simulated_network = Some(seed);
+        self
+    }
+
     /// Builds the runtime and starts its worker threads.
     ///
     /// # Errors

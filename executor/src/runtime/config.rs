@@ -41,6 +41,9 @@ pub(crate) struct Config {
     /// `Builder::tokio_compat`: enter the tokio bridge on this runtime's threads.
     #[cfg(feature = "tokio-compat")]
     pub(crate) tokio_compat: bool,
+    /// `Builder::simulated_network`: the seed of the in-memory network that
+    /// `net`'s sockets use instead of the OS's (`sim/net/`); `None`: real sockets.
+    pub(crate) simulated_network: Option<u64>,
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             on_thread_unpark: None,
             #[cfg(feature = "tokio-compat")]
             tokio_compat: true,
+            simulated_network: None,
         }
     }
 }
@@ -103,6 +107,7 @@ impl fmt::Debug for Config {
             .field("name", &self.name)
             .field("event_interval", &self.event_interval)
             .field("global_queue_interval", &self.global_queue_interval)
+            .field("simulated_network", &self.simulated_network)
             .finish_non_exhaustive()
     }
 }

@@ -18,6 +18,7 @@
 //! | `ANY_RUNTIME_SHUT_DOWN` (a static) | set forever, before the first `shutdown` flag of the process | shutdown sets; a task polled to `Pending` reads it first |
 //! | `config` | name, scheduling intervals, thread hooks | `build` sets; read-only after |
 //! | `elastic` | the target worker count and which workers have a thread | resizes, retiring workers; see `elastic/states.rs` |
+//! | `network` | the simulated network, when the builder asked for one (`None`: sockets are the OS's) | `construct` sets; sockets created on the runtime read it (`sim/net/`) |
 //! | `simulated` | whether the workers are logical, stepped by `sim::Runtime` (`sim/`) | `construct` sets; read-only after |
 //!
 //! # Invariants
@@ -45,6 +46,7 @@ use crate::runtime::tasks::blocking_pool::BlockingPool;
 use crate::runtime::tasks::registry::Registry;
 use crate::runtime::timers::outside_activity::OutsideActivity;
 use crate::runtime::timers::stores::Timers;
+use crate::sim::net::fabric::Network;
 // For `ANY_RUNTIME_SHUT_DOWN`: a `static`, which loom's atomics cannot be (as in clock.rs).
 use std::sync::atomic::AtomicBool as StaticAtomicBool;
 
@@ -159,6 +161,9 @@ pub(crate) struct Shared {
     pub(crate) elastic: Elastic,
     /// See [`StartWorkerThread`].
     pub(crate) start_worker_thread: StartWorkerThread,
+    /// The simulated network that this runtime's sockets use instead of the OS's
+    /// (`Builder::simulated_network`); `None` for real sockets. Set by `construct`.
+    pub(crate) network: Option<Arc<Network>>,
     /// Whether this runtime is a simulation (`sim/`, see [`Blueprint::simulated`]);
     /// set by `construct`, then read-only.
     pub(crate) simulated: bool,
@@ -205,6 +210,9 @@ impl Handle {
             thread_name,
             start_worker_thread,
         );
+        shared.network = config
+            .simulated_network
+            .map(|seed| Arc::new(Network::new(seed)));
         shared.config = config;
         shared.elastic = Elastic::new(max_workers, workers);
         if let Some((root, available)) = follow_cgroup {
@@ -269,6 +277,7 @@ impl Shared {
             config: crate::runtime::config::Config::default(),
             elastic: Elastic::new(workers, workers),
             start_worker_thread,
+            network: None,
             simulated: false,
             threads: Mutex::new(0),
             threads_changed: Condvar::new(),
@@ -305,6 +314,9 @@ impl Shared {
             return;
         }
         self.parking.driver.reactor().wake_all_readers();
+        if let Some(network) = &self.network {
+            network.wake_acceptors();
+        }
         if self.flavor == Flavor::CurrentThread {
             // Its tasks only run inside `block_on`; nobody would run them now.
             return;

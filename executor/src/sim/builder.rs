@@ -184,7 +184,9 @@ impl Builder {
     }
 
     /// Builds the simulation: the real runtime's parts for the logical workers,
-    /// the clock paused at a fixed start, no thread.
+    /// the clock paused at a fixed start, no thread, and a simulated network
+    /// (`sim::net`) for the sockets created inside, seeded from the simulation's
+    /// seed.
     ///
     /// # Errors
     /// If `TICKTOCK_SEED` is set to something that is not a seed
@@ -201,7 +203,11 @@ impl Builder {
         let seed = seed_from_env()
             .map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?
             .unwrap_or(self.seed);
-        let (handle, cores) = Handle::construct(self.blueprint())?;
+        let mut blueprint = self.blueprint();
+        // Sockets inside a simulation go through its own network (`sim/net/`),
+        // whose loss draws are seeded from the simulation's seed.
+        blueprint.config.simulated_network = Some(network_seed(seed));
+        let (handle, cores) = Handle::construct(blueprint)?;
         Ok(Runtime::from_parts(handle, seed, cores))
     }
 
@@ -220,6 +226,16 @@ impl Builder {
             simulated: true,
         }
     }
+}
+
+/// XORed into a simulation's seed to seed its network: the network's loss draws and
+/// the scheduler's choices come from different streams of the same seed.
+/// ("net" in ASCII; any constant would do.)
+const NETWORK_SEED_SALT: u64 = 0x6E_6574;
+
+/// The seed of a simulation's network (see [`NETWORK_SEED_SALT`]).
+fn network_seed(seed: u64) -> u64 {
+    seed ^ NETWORK_SEED_SALT
 }
 
 /// A grow's start function: no thread; the core waits in `Shared::idle_cores`

@@ -44,6 +44,7 @@
 //! ```
 
 mod builder;
+pub mod net;
 mod runtime;
 mod scheduler;
 mod seed;

@@ -11,6 +11,11 @@
 //! after it stored its waker. The second check closes the race in which the drain
 //! wakes the waiters between the first check and the waker being stored: either
 //! the drain's wake-up finds the waker, or the second check sees the flag.
+//!
+//! # Real or simulated
+//! On a runtime with a simulated network (`sim::net`), `bind` binds a virtual
+//! address in it instead (`sim/net/sockets.rs`); the accept loop and the draining
+//! rule are the same.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -22,6 +27,7 @@ use super::TcpStream;
 use crate::io::PollEvented;
 use crate::net::addr::{self, ToSocketAddrs};
 use crate::net::shutting_down_error;
+use crate::sim::net::sockets::{self, SimListener};
 
 /// A TCP socket server, listening for connections.
 ///
@@ -39,7 +45,13 @@ use crate::net::shutting_down_error;
 /// });
 /// ```
 pub struct TcpListener {
-    io: PollEvented<mio::net::TcpListener>,
+    inner: Inner,
+}
+
+/// What a [`TcpListener`] is (see "Real or simulated").
+enum Inner {
+    Real(PollEvented<mio::net::TcpListener>),
+    Sim(Box<SimListener>),
 }
 
 impl TcpListener {
@@ -67,6 +79,15 @@ impl TcpListener {
     /// });
     /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        if let Some((network, handle)) = sockets::current() {
+            let listener = addr::first_success(addr, |addr| {
+                SimListener::bind(network.clone(), handle.clone(), addr)
+            })
+            .await?;
+            return Ok(TcpListener {
+                inner: Inner::Sim(Box::new(listener)),
+            });
+        }
         let listener = addr::first_success(addr, mio::net::TcpListener::bind).await?;
         TcpListener::from_mio(listener)
     }
@@ -75,7 +96,8 @@ impl TcpListener {
     /// mode) and registers it with the current runtime.
     ///
     /// # Errors
-    /// Fails if the socket cannot be made non-blocking or registered.
+    /// Fails if the socket cannot be made non-blocking or registered, and with
+    /// [`io::ErrorKind::Unsupported`] on a runtime with a simulated network.
     ///
     /// # Panics
     /// Panics outside a ticktock runtime.
@@ -92,13 +114,18 @@ impl TcpListener {
     /// assert_eq!(listener.local_addr().unwrap(), addr);
     /// ```
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        if sockets::current().is_some() {
+            return Err(sockets::unsupported("TcpListener::from_std"));
+        }
         listener.set_nonblocking(true)?;
         TcpListener::from_mio(mio::net::TcpListener::from_std(listener))
     }
 
     fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
         let io = PollEvented::new(listener, mio::Interest::READABLE)?;
-        Ok(TcpListener { io })
+        Ok(TcpListener {
+            inner: Inner::Real(io),
+        })
     }
 
     /// Waits for a connection and returns its stream and the peer's address.
@@ -145,12 +172,17 @@ impl TcpListener {
     /// });
     /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        self.io
-            .poll_accept(cx, |listener| listener.accept(), shutting_down_error)
-            .map(|accepted| {
-                let (stream, peer) = accepted?;
-                Ok((TcpStream::from_mio(stream)?, peer))
-            })
+        match &self.inner {
+            Inner::Real(io) => io
+                .poll_accept(cx, |listener| listener.accept(), shutting_down_error)
+                .map(|accepted| {
+                    let (stream, peer) = accepted?;
+                    Ok((TcpStream::from_mio(stream)?, peer))
+                }),
+            Inner::Sim(listener) => listener
+                .poll_accept(cx, shutting_down_error)
+                .map_ok(|(stream, peer)| (TcpStream::from_sim(stream), peer)),
+        }
     }
 
     /// The address the listener is bound to (with the OS-chosen port after binding
@@ -170,7 +202,10 @@ impl TcpListener {
     /// });
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().local_addr(),
+            Inner::Sim(listener) => Ok(listener.local_addr()),
+        }
     }
 
     /// Sets the IP time-to-live of the connections this listener accepts.
@@ -190,7 +225,13 @@ impl TcpListener {
     /// });
     /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_ttl(ttl)
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().set_ttl(ttl),
+            Inner::Sim(listener) => {
+                listener.set_ttl(ttl);
+                Ok(())
+            }
+        }
     }
 
     /// The IP time-to-live (see [`TcpListener::set_ttl`]).
@@ -209,12 +250,30 @@ impl TcpListener {
     /// });
     /// ```
     pub fn ttl(&self) -> io::Result<u32> {
-        self.io.get_ref().ttl()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().ttl(),
+            Inner::Sim(listener) => Ok(listener.ttl()),
+        }
+    }
+
+    /// The registered socket, for `AsRawFd`/`AsFd`.
+    ///
+    /// # Panics
+    /// For a simulated listener, which has no file descriptor.
+    #[cfg(unix)]
+    fn fd_source(&self) -> &PollEvented<mio::net::TcpListener> {
+        match &self.inner {
+            Inner::Real(io) => io,
+            Inner::Sim(_) => panic!(
+                "ticktock::sim::net: a simulated TcpListener has no file descriptor \
+                 (as_raw_fd/as_fd are not available inside a simulated network)"
+            ),
+        }
     }
 }
 
 #[cfg(unix)]
-impl_as_fd!(TcpListener);
+impl_as_fd!(TcpListener => fd_source);
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

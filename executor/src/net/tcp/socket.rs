@@ -14,6 +14,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::{TcpListener, TcpStream};
+use crate::sim::net::sockets;
 
 /// A TCP socket that has not been connected or put in listening mode yet: set
 /// `SO_REUSEADDR`, `SO_REUSEPORT`, buffer sizes or a source address first.
@@ -101,7 +102,9 @@ impl TcpSocket {
     /// runtime. A socket bound first connects from that address.
     ///
     /// # Errors
-    /// The handshake's error, e.g. [`io::ErrorKind::ConnectionRefused`].
+    /// The handshake's error, e.g. [`io::ErrorKind::ConnectionRefused`];
+    /// [`io::ErrorKind::Unsupported`] on a runtime with a simulated network (use
+    /// [`TcpStream::connect`] there).
     ///
     /// # Panics
     /// Panics outside a ticktock runtime.
@@ -123,6 +126,9 @@ impl TcpSocket {
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
         // The socket call may fail at once: charged first (see `coop`).
         crate::coop::charge().await;
+        if sockets::current().is_some() {
+            return Err(sockets::unsupported("TcpSocket::connect"));
+        }
         match self.socket.connect(&addr.into()) {
             Ok(()) => {}
             Err(error) if connect_in_progress(&error) => {}
@@ -136,7 +142,8 @@ impl TcpSocket {
     /// connections and returns the listener, registered with the current runtime.
     ///
     /// # Errors
-    /// The OS's `listen` error.
+    /// The OS's `listen` error; [`io::ErrorKind::Unsupported`] on a runtime with
+    /// a simulated network (use [`TcpListener::bind`] there).
     ///
     /// # Panics
     /// Panics outside a ticktock runtime.
@@ -154,6 +161,9 @@ impl TcpSocket {
     /// });
     /// ```
     pub fn listen(self, backlog: u32) -> io::Result<TcpListener> {
+        if sockets::current().is_some() {
+            return Err(sockets::unsupported("TcpSocket::listen"));
+        }
         let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
         self.socket.listen(backlog)?;
         TcpListener::from_std(self.socket.into())

@@ -13,6 +13,12 @@
 //!
 //! Waiting for readiness, peeking, the `try_` operations, splitting and `SO_LINGER`
 //! are in `stream_io.rs`.
+//!
+//! # Real or simulated
+//! A stream is a registered mio socket, or, on a runtime with a simulated network
+//! (`sim::net`), one end of an in-memory connection (`sim/net/sockets.rs`): one
+//! `match` per operation. `connect` picks the kind with one look-up of the current
+//! runtime; a read or a write never looks anything up.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -21,8 +27,8 @@ use std::net::{Shutdown, SocketAddr};
 
 use crate::io::{Direction, PollEvented};
 use crate::net::addr::{self, ToSocketAddrs};
-use crate::net::byte_stream::impl_async_read_write;
 use crate::net::split;
+use crate::sim::net::sockets::{self, SimStream};
 
 /// A TCP connection. It implements `futures::io::AsyncRead` and `AsyncWrite`, and
 /// so does `&TcpStream`: share the stream through an `Arc` to read in one task
@@ -50,7 +56,15 @@ use crate::net::split;
 /// ```
 pub struct TcpStream {
     /// `pub(super)`: the readiness and splitting operations live in `stream_io.rs`.
-    pub(super) io: PollEvented<mio::net::TcpStream>,
+    pub(super) inner: Inner,
+}
+
+/// What a [`TcpStream`] is (see "Real or simulated").
+pub(super) enum Inner {
+    /// A socket registered with the runtime's reactor.
+    Real(PollEvented<mio::net::TcpStream>),
+    /// One end of a connection of the runtime's simulated network.
+    Sim(Box<SimStream>),
 }
 
 impl TcpStream {
@@ -81,8 +95,19 @@ impl TcpStream {
     /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last_error = None;
+        let simulated = sockets::current();
         for addr in addr::resolve(addr).await? {
-            match TcpStream::connect_one(addr).await {
+            let attempt = match &simulated {
+                Some((network, handle)) => {
+                    SimStream::connect(network.clone(), handle.clone(), addr)
+                        .await
+                        .map(|stream| TcpStream {
+                            inner: Inner::Sim(Box::new(stream)),
+                        })
+                }
+                None => TcpStream::connect_one(addr).await,
+            };
+            match attempt {
                 Ok(stream) => return Ok(stream),
                 Err(error) => last_error = Some(error),
             }
@@ -98,26 +123,38 @@ impl TcpStream {
     /// Registers a socket whose non-blocking `connect` is in flight and waits for
     /// the handshake's outcome (also the end of `TcpSocket::connect`).
     pub(crate) async fn finish_connect(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
-        let stream = TcpStream::from_mio(stream)?;
-        poll_fn(|cx| stream.io.poll_ready(cx, Direction::Write).map(drop)).await;
-        if let Some(error) = stream.io.get_ref().take_error()? {
+        let io = PollEvented::new(stream, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
+        poll_fn(|cx| io.poll_ready(cx, Direction::Write).map(drop)).await;
+        if let Some(error) = io.get_ref().take_error()? {
             return Err(error);
         }
-        stream.io.get_ref().peer_addr()?;
-        Ok(stream)
+        io.get_ref().peer_addr()?;
+        Ok(TcpStream {
+            inner: Inner::Real(io),
+        })
     }
 
     /// Registers a connected (or connecting) mio stream with the current runtime.
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         let io = PollEvented::new(stream, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
-        Ok(TcpStream { io })
+        Ok(TcpStream {
+            inner: Inner::Real(io),
+        })
+    }
+
+    /// Wraps one end of a simulated connection (a simulated listener's accept).
+    pub(crate) fn from_sim(stream: SimStream) -> TcpStream {
+        TcpStream {
+            inner: Inner::Sim(Box::new(stream)),
+        }
     }
 
     /// Wraps a connected stream made by the standard library (switching it to
     /// non-blocking mode) and registers it with the current runtime.
     ///
     /// # Errors
-    /// Fails if the socket cannot be made non-blocking or registered.
+    /// Fails if the socket cannot be made non-blocking or registered, and with
+    /// [`io::ErrorKind::Unsupported`] on a runtime with a simulated network.
     ///
     /// # Panics
     /// Panics outside a ticktock runtime.
@@ -134,6 +171,9 @@ impl TcpStream {
     /// assert_eq!(stream.peer_addr().unwrap(), listener.local_addr().unwrap());
     /// ```
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        if sockets::current().is_some() {
+            return Err(sockets::unsupported("TcpStream::from_std"));
+        }
         stream.set_nonblocking(true)?;
         TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
     }
@@ -142,7 +182,8 @@ impl TcpStream {
     /// library stream, switched back to blocking mode.
     ///
     /// # Errors
-    /// Fails if the socket cannot be switched to blocking mode.
+    /// Fails if the socket cannot be switched to blocking mode, and with
+    /// [`io::ErrorKind::Unsupported`] for a simulated stream (which is dropped).
     ///
     /// # Examples
     /// ```
@@ -158,7 +199,11 @@ impl TcpStream {
     /// });
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        let stream = std::net::TcpStream::from(self.io.into_inner());
+        let io = match self.inner {
+            Inner::Real(io) => io,
+            Inner::Sim(_) => return Err(sockets::unsupported("TcpStream::into_std")),
+        };
+        let stream = std::net::TcpStream::from(io.into_inner());
         stream.set_nonblocking(false)?;
         Ok(stream)
     }
@@ -180,7 +225,10 @@ impl TcpStream {
     /// });
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().local_addr(),
+            Inner::Sim(stream) => Ok(stream.local_addr()),
+        }
     }
 
     /// The peer's address.
@@ -202,7 +250,10 @@ impl TcpStream {
     /// });
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().peer_addr(),
+            Inner::Sim(stream) => Ok(stream.peer_addr()),
+        }
     }
 
     /// Turns Nagle's algorithm off (`true`) or on: with it off, small writes leave
@@ -224,7 +275,13 @@ impl TcpStream {
     /// });
     /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.io.get_ref().set_nodelay(nodelay)
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().set_nodelay(nodelay),
+            Inner::Sim(stream) => {
+                stream.set_nodelay(nodelay);
+                Ok(())
+            }
+        }
     }
 
     /// Whether Nagle's algorithm is off (see [`TcpStream::set_nodelay`]).
@@ -244,7 +301,10 @@ impl TcpStream {
     /// });
     /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.io.get_ref().nodelay()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().nodelay(),
+            Inner::Sim(stream) => Ok(stream.nodelay()),
+        }
     }
 
     /// Sets the IP time-to-live of outgoing packets.
@@ -265,7 +325,13 @@ impl TcpStream {
     /// });
     /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_ttl(ttl)
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().set_ttl(ttl),
+            Inner::Sim(stream) => {
+                stream.set_ttl(ttl);
+                Ok(())
+            }
+        }
     }
 
     /// The IP time-to-live of outgoing packets (see [`TcpStream::set_ttl`]).
@@ -285,7 +351,10 @@ impl TcpStream {
     /// });
     /// ```
     pub fn ttl(&self) -> io::Result<u32> {
-        self.io.get_ref().ttl()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().ttl(),
+            Inner::Sim(stream) => Ok(stream.ttl()),
+        }
     }
 
     /// Shuts down the reading half, the writing half, or both. After
@@ -318,7 +387,13 @@ impl TcpStream {
     /// });
     /// ```
     pub fn shutdown_direction(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().shutdown(how),
+            Inner::Sim(stream) => {
+                stream.shutdown(how);
+                Ok(())
+            }
+        }
     }
 
     /// Takes the socket's pending error (`SO_ERROR`), clearing it.
@@ -338,7 +413,11 @@ impl TcpStream {
     /// });
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.get_ref().take_error()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().take_error(),
+            // A simulated stream reports its errors from the operation that meets them.
+            Inner::Sim(_) => Ok(None),
+        }
     }
 }
 
@@ -358,10 +437,8 @@ impl split::sealed::Stream for TcpStream {
     }
 }
 
-impl_async_read_write!(TcpStream);
-
 #[cfg(unix)]
-impl_as_fd!(TcpStream);
+impl_as_fd!(TcpStream => fd_source);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,13 +1,20 @@
 //! [`TcpStream`]'s readiness and splitting operations: `peek`, `readable`/`writable`,
 //! `try_read`/`try_write`, `split`/`into_split`, and `SO_LINGER`. The stream itself (its
-//! connect, addresses, options and shutdown) is `stream.rs`.
+//! connect, addresses, options and shutdown) is `stream.rs`. Also the stream's
+//! `futures::io` `AsyncRead`/`AsyncWrite` (for it and for `&TcpStream`): the real
+//! stream's are the readiness loops of `byte_stream.rs`, the simulated one's are
+//! `sim/net/sockets.rs`'s.
 
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::io::Direction;
+use crate::io::{Direction, PollEvented};
+use crate::net::byte_stream;
 use crate::net::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::net::tcp::stream::Inner;
 use crate::net::tcp::TcpStream;
 
 impl TcpStream {
@@ -35,7 +42,10 @@ impl TcpStream {
     /// });
     /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_io(cx, Direction::Read, |s| s.peek(buf))).await
+        match &self.inner {
+            Inner::Real(io) => poll_fn(|cx| io.poll_io(cx, Direction::Read, |s| s.peek(buf))).await,
+            Inner::Sim(stream) => poll_fn(|cx| stream.poll_read(cx, buf, true)).await,
+        }
     }
 
     /// Waits until the stream looks readable; the wake-up can be spurious, and
@@ -67,7 +77,13 @@ impl TcpStream {
     /// });
     /// ```
     pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Read).await
+        match &self.inner {
+            Inner::Real(io) => io.ready(Direction::Read).await,
+            Inner::Sim(stream) => {
+                poll_fn(|cx| stream.poll_read_ready(cx)).await;
+                Ok(())
+            }
+        }
     }
 
     /// Waits until the stream looks writable (see [`TcpStream::readable`]).
@@ -88,7 +104,13 @@ impl TcpStream {
     /// });
     /// ```
     pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Write).await
+        match &self.inner {
+            Inner::Real(io) => io.ready(Direction::Write).await,
+            Inner::Sim(stream) => {
+                poll_fn(|cx| stream.poll_write_ready(cx)).await;
+                Ok(())
+            }
+        }
     }
 
     /// Reads once, without waiting: [`io::ErrorKind::WouldBlock`] when nothing is
@@ -112,8 +134,10 @@ impl TcpStream {
     /// });
     /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |mut s| std::io::Read::read(&mut s, buf))
+        match &self.inner {
+            Inner::Real(io) => io.try_io(Direction::Read, |mut s| std::io::Read::read(&mut s, buf)),
+            Inner::Sim(stream) => stream.try_read(buf),
+        }
     }
 
     /// Writes once, without waiting (see [`TcpStream::try_read`]).
@@ -134,8 +158,12 @@ impl TcpStream {
     /// });
     /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |mut s| std::io::Write::write(&mut s, buf))
+        match &self.inner {
+            Inner::Real(io) => {
+                io.try_io(Direction::Write, |mut s| std::io::Write::write(&mut s, buf))
+            }
+            Inner::Sim(stream) => stream.try_write(buf),
+        }
     }
 
     /// Borrows the stream as a reading half and a writing half, usable at the same
@@ -216,7 +244,13 @@ impl TcpStream {
     /// });
     /// ```
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
+        match &self.inner {
+            Inner::Real(io) => socket2::SockRef::from(io.get_ref()).set_linger(linger),
+            Inner::Sim(stream) => {
+                stream.set_linger(linger);
+                Ok(())
+            }
+        }
     }
 
     /// The `SO_LINGER` setting (see [`TcpStream::set_linger`]).
@@ -236,6 +270,102 @@ impl TcpStream {
     /// });
     /// ```
     pub fn linger(&self) -> io::Result<Option<Duration>> {
-        socket2::SockRef::from(self.io.get_ref()).linger()
+        match &self.inner {
+            Inner::Real(io) => socket2::SockRef::from(io.get_ref()).linger(),
+            Inner::Sim(stream) => Ok(stream.linger()),
+        }
+    }
+
+    /// The registered socket, for `AsRawFd`/`AsFd`.
+    ///
+    /// # Panics
+    /// For a simulated stream, which has no file descriptor.
+    #[cfg(unix)]
+    pub(super) fn fd_source(&self) -> &PollEvented<mio::net::TcpStream> {
+        match &self.inner {
+            Inner::Real(io) => io,
+            Inner::Sim(_) => panic!(
+                "ticktock::sim::net: a simulated TcpStream has no file descriptor \
+                 (as_raw_fd/as_fd are not available inside a simulated network)"
+            ),
+        }
+    }
+
+    fn poll_read_any(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match &self.inner {
+            Inner::Real(io) => byte_stream::poll_read(io, cx, buf),
+            Inner::Sim(stream) => stream.poll_read(cx, buf, false),
+        }
+    }
+
+    fn poll_write_any(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match &self.inner {
+            Inner::Real(io) => byte_stream::poll_write(io, cx, buf),
+            Inner::Sim(stream) => stream.poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored_any(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match &self.inner {
+            Inner::Real(io) => byte_stream::poll_write_vectored(io, cx, bufs),
+            // One segment per buffer would split what a `writev` sends at once:
+            // the first non-empty buffer now, the rest on the next call.
+            Inner::Sim(stream) => {
+                let first = bufs
+                    .iter()
+                    .find(|buf| !buf.is_empty())
+                    .map_or(&[][..], |buf| &**buf);
+                stream.poll_write(cx, first)
+            }
+        }
     }
 }
+
+/// `futures::io`'s `AsyncRead` and `AsyncWrite` for `TcpStream` and `&TcpStream`:
+/// flushing is a no-op (the kernel, or the simulated pipe, owns the sent bytes),
+/// closing shuts the writing half down.
+macro_rules! tcp_async_read_write {
+    ($($stream:ty),+) => {$(
+        impl futures::io::AsyncRead for $stream {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_read_any(cx, buf)
+            }
+        }
+
+        impl futures::io::AsyncWrite for $stream {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_any(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_vectored_any(cx, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.shutdown_direction(std::net::Shutdown::Write))
+            }
+        }
+    )+};
+}
+
+tcp_async_read_write!(TcpStream, &TcpStream);

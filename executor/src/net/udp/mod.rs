@@ -8,6 +8,12 @@
 //! On a connected socket, an ICMP "port unreachable" for an earlier datagram is
 //! reported by the next `recv` or `send` as [`io::ErrorKind::ConnectionRefused`];
 //! the socket stays usable afterwards.
+//!
+//! # Real or simulated
+//! On a runtime with a simulated network (`sim::net`), `bind` binds a virtual
+//! address in it instead (`sim/net/sockets.rs`): datagrams go through its links
+//! (latency, loss, partitions), sends never wait, no ICMP error is simulated, and
+//! the multicast options return [`io::ErrorKind::Unsupported`].
 
 use std::fmt;
 use std::future::poll_fn;
@@ -17,6 +23,7 @@ use std::task::{Context, Poll};
 
 use crate::io::{Direction, PollEvented};
 use crate::net::addr::{self, ToSocketAddrs};
+use crate::sim::net::sockets::{self, SimUdp};
 
 mod options;
 
@@ -41,7 +48,13 @@ mod options;
 /// });
 /// ```
 pub struct UdpSocket {
-    io: PollEvented<mio::net::UdpSocket>,
+    inner: Inner,
+}
+
+/// What a [`UdpSocket`] is (see "Real or simulated").
+enum Inner {
+    Real(PollEvented<mio::net::UdpSocket>),
+    Sim(Box<SimUdp>),
 }
 
 impl UdpSocket {
@@ -65,6 +78,15 @@ impl UdpSocket {
     /// });
     /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        if let Some((network, handle)) = sockets::current() {
+            let socket = addr::first_success(addr, |addr| {
+                SimUdp::bind(network.clone(), handle.clone(), addr)
+            })
+            .await?;
+            return Ok(UdpSocket {
+                inner: Inner::Sim(Box::new(socket)),
+            });
+        }
         let socket = addr::first_success(addr, mio::net::UdpSocket::bind).await?;
         UdpSocket::from_mio(socket)
     }
@@ -73,7 +95,8 @@ impl UdpSocket {
     /// mode) and registers it with the current runtime.
     ///
     /// # Errors
-    /// Fails if the socket cannot be made non-blocking or registered.
+    /// Fails if the socket cannot be made non-blocking or registered, and with
+    /// [`io::ErrorKind::Unsupported`] on a runtime with a simulated network.
     ///
     /// # Panics
     /// Panics outside a ticktock runtime.
@@ -89,13 +112,54 @@ impl UdpSocket {
     /// assert!(socket.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        if sockets::current().is_some() {
+            return Err(sockets::unsupported("UdpSocket::from_std"));
+        }
         socket.set_nonblocking(true)?;
         UdpSocket::from_mio(mio::net::UdpSocket::from_std(socket))
     }
 
     fn from_mio(socket: mio::net::UdpSocket) -> io::Result<UdpSocket> {
         let io = PollEvented::new(socket, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
-        Ok(UdpSocket { io })
+        Ok(UdpSocket {
+            inner: Inner::Real(io),
+        })
+    }
+
+    /// The registered socket, or the error saying that a simulated socket has no
+    /// OS socket for `what`.
+    fn real(&self, what: &str) -> io::Result<&PollEvented<mio::net::UdpSocket>> {
+        match &self.inner {
+            Inner::Real(io) => Ok(io),
+            Inner::Sim(_) => Err(sockets::unsupported(what)),
+        }
+    }
+
+    /// The registered socket, for `AsRawFd`/`AsFd`.
+    ///
+    /// # Panics
+    /// For a simulated socket, which has no file descriptor.
+    #[cfg(unix)]
+    fn fd_source(&self) -> &PollEvented<mio::net::UdpSocket> {
+        match &self.inner {
+            Inner::Real(io) => io,
+            Inner::Sim(_) => panic!(
+                "ticktock::sim::net: a simulated UdpSocket has no file descriptor \
+                 (as_raw_fd/as_fd are not available inside a simulated network)"
+            ),
+        }
+    }
+
+    /// Runs a send that never waits on a simulated socket, after charging the
+    /// cooperative budget as a real send does.
+    fn poll_sim_send(
+        cx: &mut Context<'_>,
+        send: impl FnOnce() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(send())
     }
 
     /// Sets the one peer this socket talks to: [`UdpSocket::send`] goes there, and
@@ -118,7 +182,16 @@ impl UdpSocket {
     /// });
     /// ```
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        addr::first_success(addr, |addr| self.io.get_ref().connect(addr)).await
+        match &self.inner {
+            Inner::Real(io) => addr::first_success(addr, |addr| io.get_ref().connect(addr)).await,
+            Inner::Sim(socket) => {
+                addr::first_success(addr, |addr| {
+                    socket.connect(addr);
+                    Ok(())
+                })
+                .await
+            }
+        }
     }
 
     /// Sends `buf` as one datagram to the connected peer; returns the bytes sent.
@@ -164,8 +237,10 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, |socket| socket.send(buf))
+        match &self.inner {
+            Inner::Real(io) => io.poll_io(cx, Direction::Write, |socket| socket.send(buf)),
+            Inner::Sim(socket) => UdpSocket::poll_sim_send(cx, || socket.send(buf)),
+        }
     }
 
     /// Receives one datagram from the connected peer into `buf`; returns its
@@ -214,8 +289,12 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |socket| socket.recv(buf))
+        match &self.inner {
+            Inner::Real(io) => io.poll_io(cx, Direction::Read, |socket| socket.recv(buf)),
+            Inner::Sim(socket) => socket
+                .poll_recv_from(cx, buf, false, true)
+                .map_ok(|(len, _)| len),
+        }
     }
 
     /// Sends `buf` as one datagram to `target` (its first resolved address);
@@ -263,8 +342,12 @@ impl UdpSocket {
         buf: &[u8],
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, |socket| socket.send_to(buf, target))
+        match &self.inner {
+            Inner::Real(io) => {
+                io.poll_io(cx, Direction::Write, |socket| socket.send_to(buf, target))
+            }
+            Inner::Sim(socket) => UdpSocket::poll_sim_send(cx, || socket.send_to(buf, target)),
+        }
     }
 
     /// Receives one datagram into `buf`; returns its length and sender. A datagram
@@ -315,8 +398,10 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io
-            .poll_io(cx, Direction::Read, |socket| socket.recv_from(buf))
+        match &self.inner {
+            Inner::Real(io) => io.poll_io(cx, Direction::Read, |socket| socket.recv_from(buf)),
+            Inner::Sim(socket) => socket.poll_recv_from(cx, buf, false, false),
+        }
     }
 
     /// This socket's address.
@@ -335,7 +420,10 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().local_addr(),
+            Inner::Sim(socket) => Ok(socket.local_addr()),
+        }
     }
 
     /// The connected peer's address.
@@ -355,7 +443,10 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().peer_addr(),
+            Inner::Sim(socket) => socket.peer_addr(),
+        }
     }
 
     /// Allows (`true`) or forbids sending to broadcast addresses.
@@ -375,7 +466,13 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.io.get_ref().set_broadcast(on)
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().set_broadcast(on),
+            Inner::Sim(socket) => {
+                socket.set_broadcast(on);
+                Ok(())
+            }
+        }
     }
 
     /// Whether sending to broadcast addresses is allowed.
@@ -394,7 +491,10 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn broadcast(&self) -> io::Result<bool> {
-        self.io.get_ref().broadcast()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().broadcast(),
+            Inner::Sim(socket) => Ok(socket.broadcast()),
+        }
     }
 
     /// Takes the socket's pending error (`SO_ERROR`), clearing it.
@@ -413,7 +513,11 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.get_ref().take_error()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().take_error(),
+            // A simulated socket has no pending errors (no ICMP is simulated).
+            Inner::Sim(_) => Ok(None),
+        }
     }
 }
 
@@ -440,11 +544,12 @@ impl UdpSocket {
     /// });
     /// ```
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| {
-            self.io
-                .poll_io(cx, Direction::Read, |socket| socket.peek_from(buf))
-        })
-        .await
+        match &self.inner {
+            Inner::Real(io) => {
+                poll_fn(|cx| io.poll_io(cx, Direction::Read, |socket| socket.peek_from(buf))).await
+            }
+            Inner::Sim(socket) => poll_fn(|cx| socket.poll_recv_from(cx, buf, true, false)).await,
+        }
     }
 
     /// Like [`UdpSocket::peek_from`] on a connected socket: the datagram stays
@@ -468,11 +573,14 @@ impl UdpSocket {
     /// });
     /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| {
-            self.io
-                .poll_io(cx, Direction::Read, |socket| socket.peek(buf))
-        })
-        .await
+        match &self.inner {
+            Inner::Real(io) => {
+                poll_fn(|cx| io.poll_io(cx, Direction::Read, |socket| socket.peek(buf))).await
+            }
+            Inner::Sim(socket) => poll_fn(|cx| socket.poll_recv_from(cx, buf, true, true))
+                .await
+                .map(|(len, _)| len),
+        }
     }
 
     /// Waits until the socket looks readable (the wake-up can be spurious).
@@ -494,7 +602,13 @@ impl UdpSocket {
     /// });
     /// ```
     pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Read).await
+        match &self.inner {
+            Inner::Real(io) => io.ready(Direction::Read).await,
+            Inner::Sim(socket) => {
+                poll_fn(|cx| socket.poll_recv_ready(cx)).await;
+                Ok(())
+            }
+        }
     }
 
     /// Waits until the socket looks writable (the wake-up can be spurious).
@@ -515,7 +629,11 @@ impl UdpSocket {
     /// });
     /// ```
     pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Write).await
+        match &self.inner {
+            Inner::Real(io) => io.ready(Direction::Write).await,
+            // A simulated send never waits.
+            Inner::Sim(_) => Ok(()),
+        }
     }
 
     /// Receives once without waiting: [`io::ErrorKind::WouldBlock`] when no
@@ -537,8 +655,10 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io
-            .try_io(Direction::Read, |socket| socket.recv_from(buf))
+        match &self.inner {
+            Inner::Real(io) => io.try_io(Direction::Read, |socket| socket.recv_from(buf)),
+            Inner::Sim(socket) => socket.try_recv_from(buf),
+        }
     }
 
     /// Sends once without waiting (see [`UdpSocket::try_recv_from`]).
@@ -558,12 +678,14 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |socket| socket.send_to(buf, target))
+        match &self.inner {
+            Inner::Real(io) => io.try_io(Direction::Write, |socket| socket.send_to(buf, target)),
+            Inner::Sim(socket) => socket.send_to(buf, target),
+        }
     }
 }
 
-impl_as_fd!(UdpSocket);
+impl_as_fd!(UdpSocket => fd_source);
 
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

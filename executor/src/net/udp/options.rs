@@ -1,11 +1,13 @@
 //! [`UdpSocket`]'s IP options: time-to-live and IPv4 multicast (join, leave,
 //! loop-back, multicast time-to-live, outgoing interface). Each is one
-//! `setsockopt`/`getsockopt` on the registered socket; none waits.
+//! `setsockopt`/`getsockopt` on the registered socket; none waits. A simulated
+//! socket (`sim::net`) keeps its time-to-live and has no multicast: those options
+//! return [`io::ErrorKind::Unsupported`].
 
 use std::io;
 use std::net::Ipv4Addr;
 
-use super::UdpSocket;
+use super::{Inner, UdpSocket};
 
 impl UdpSocket {
     /// Sets the IP time-to-live of outgoing datagrams.
@@ -25,7 +27,13 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_ttl(ttl)
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().set_ttl(ttl),
+            Inner::Sim(socket) => {
+                socket.set_ttl(ttl);
+                Ok(())
+            }
+        }
     }
 
     /// The IP time-to-live of outgoing datagrams.
@@ -44,7 +52,10 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn ttl(&self) -> io::Result<u32> {
-        self.io.get_ref().ttl()
+        match &self.inner {
+            Inner::Real(io) => io.get_ref().ttl(),
+            Inner::Sim(socket) => Ok(socket.ttl()),
+        }
     }
 
     /// Joins the IPv4 multicast group `multiaddr` on the interface with address
@@ -67,7 +78,9 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn join_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
-        self.io.get_ref().join_multicast_v4(&multiaddr, &interface)
+        self.real("UdpSocket::join_multicast_v4")?
+            .get_ref()
+            .join_multicast_v4(&multiaddr, &interface)
     }
 
     /// Leaves a group joined with [`UdpSocket::join_multicast_v4`].
@@ -88,7 +101,9 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn leave_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
-        self.io.get_ref().leave_multicast_v4(&multiaddr, &interface)
+        self.real("UdpSocket::leave_multicast_v4")?
+            .get_ref()
+            .leave_multicast_v4(&multiaddr, &interface)
     }
 
     /// Whether this host's own multicast datagrams loop back to its members.
@@ -108,7 +123,9 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
-        self.io.get_ref().set_multicast_loop_v4(on)
+        self.real("UdpSocket::set_multicast_loop_v4")?
+            .get_ref()
+            .set_multicast_loop_v4(on)
     }
 
     /// See [`UdpSocket::set_multicast_loop_v4`].
@@ -127,7 +144,9 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn multicast_loop_v4(&self) -> io::Result<bool> {
-        self.io.get_ref().multicast_loop_v4()
+        self.real("UdpSocket::multicast_loop_v4")?
+            .get_ref()
+            .multicast_loop_v4()
     }
 
     /// Sets the time-to-live of outgoing multicast datagrams (1: this subnet).
@@ -147,7 +166,9 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_multicast_ttl_v4(ttl)
+        self.real("UdpSocket::set_multicast_ttl_v4")?
+            .get_ref()
+            .set_multicast_ttl_v4(ttl)
     }
 
     /// See [`UdpSocket::set_multicast_ttl_v4`].
@@ -166,7 +187,9 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
-        self.io.get_ref().multicast_ttl_v4()
+        self.real("UdpSocket::multicast_ttl_v4")?
+            .get_ref()
+            .multicast_ttl_v4()
     }
 
     /// Sends multicast datagrams out of the interface with address `interface`
@@ -187,6 +210,7 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn set_multicast_if_v4(&self, interface: Ipv4Addr) -> io::Result<()> {
-        socket2::SockRef::from(self.io.get_ref()).set_multicast_if_v4(&interface)
+        socket2::SockRef::from(self.real("UdpSocket::set_multicast_if_v4")?.get_ref())
+            .set_multicast_if_v4(&interface)
     }
 }
