@@ -246,6 +246,8 @@ fn live_where(rt: &ticktock::Runtime) -> (usize, usize) {
 }
 
 #[test]
+// The task hands its (pending) sleep back on purpose, to be polled elsewhere.
+#[allow(clippy::async_yields_async)]
 fn a_sleep_polled_on_another_thread_moves_to_that_threads_store() {
     // Registered by a task on a worker; then polled by the `block_on` caller of
     // the multi-thread runtime, which is no worker: its store is the external one.

@@ -462,7 +462,10 @@ impl Builder {
     /// [`start_paused`](Builder::start_paused)) time, with no socket and no file
     /// descriptor, and `sim::net`'s controls set its links' latency and loss and
     /// cut and heal them; `seed` seeds its loss draws. `ticktock::sim::Builder`
-    /// sets this; a paused current-thread runtime with it is deterministic too.
+    /// sets this; a paused current-thread runtime with it is deterministic too (one
+    /// thread), and a multi-thread one works but is not (its threads race). Unix
+    /// sockets are refused on such a runtime, and `into_std`/`from_std` answer
+    /// `Unsupported` (there is no descriptor).
     ///
     /// # Examples
     /// ```
@@ -481,7 +484,6 @@ impl Builder {
     ///     assert_eq!(peer, client.local_addr().unwrap());
     /// });
     /// ```
-    #[doc(hidden)]
     pub fn simulated_network(&mut self, seed: u64) -> &mut Builder {
         self.config.simulated_network = Some(seed);
         self
