@@ -88,17 +88,7 @@ fn raw_monotonic_nanos() -> i64 {
 /// Otherwise `None`, and time is read through `Instant` (correct, a little dearer).
 #[cfg(target_os = "linux")]
 fn exact_raw_nanos(instant: Instant) -> Option<i64> {
-    fn parse(instant: Instant) -> Option<i64> {
-        let text = format!("{instant:?}");
-        let rest = text.strip_prefix("Instant { tv_sec: ")?;
-        let (secs, rest) = rest.split_once(", tv_nsec: ")?;
-        let nanos: i64 = rest.strip_suffix(" }")?.parse().ok()?;
-        let secs: i64 = secs.parse().ok()?;
-        (0..1_000_000_000)
-            .contains(&nanos)
-            .then(|| secs.checked_mul(1_000_000_000)?.checked_add(nanos))
-            .flatten()
-    }
+    let parse = |instant: Instant| parse_instant_debug(&format!("{instant:?}"));
     let before = raw_monotonic_nanos();
     let probe = parse(Instant::now())?;
     let after = raw_monotonic_nanos();
@@ -109,6 +99,20 @@ fn exact_raw_nanos(instant: Instant) -> Option<i64> {
     let raw = parse(instant)?;
     let since = i64::try_from(Instant::now().checked_duration_since(instant)?.as_nanos()).ok()?;
     (raw.checked_add(since)? >= probe).then_some(raw)
+}
+
+/// Nanoseconds from the `Debug` text of a Linux `Instant`
+/// (`Instant { tv_sec: S, tv_nsec: N }`), or `None` for any other text.
+#[cfg(target_os = "linux")]
+fn parse_instant_debug(text: &str) -> Option<i64> {
+    let rest = text.strip_prefix("Instant { tv_sec: ")?;
+    let (secs, rest) = rest.split_once(", tv_nsec: ")?;
+    let nanos: i64 = rest.strip_suffix(" }")?.parse().ok()?;
+    let secs: i64 = secs.parse().ok()?;
+    (0..1_000_000_000)
+        .contains(&nanos)
+        .then(|| secs.checked_mul(1_000_000_000)?.checked_add(nanos))
+        .flatten()
 }
 
 /// An instant as nanoseconds since the process epoch: exact (an `Instant` has
@@ -280,6 +284,31 @@ mod tests {
     use std::time::Duration;
 
     use proptest::prelude::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_an_instants_exact_debug_text_is_parsed() {
+        use super::parse_instant_debug as parse;
+        assert_eq!(
+            parse("Instant { tv_sec: 13864, tv_nsec: 597127880 }"),
+            Some(13_864_597_127_880)
+        );
+        assert_eq!(
+            parse("Instant { tv_sec: -3, tv_nsec: 5 }"),
+            Some(-2_999_999_995)
+        );
+        for text in [
+            "Instant { tv_sec: 1, tv_nsec: 1000000000 }",
+            "Instant { tv_sec: 1, tv_nsec: -1 }",
+            "Instant { t: 1, tv_nsec: 1 }",
+            "Instant { tv_sec: 1 }",
+            "Instant { tv_sec: 9223372036854775807, tv_nsec: 0 }",
+            "Instant(1.5s)",
+            "",
+        ] {
+            assert_eq!(parse(text), None, "{text:?}");
+        }
+    }
 
     #[test]
     fn the_raw_clock_reads_exactly_what_instant_reads() {
