@@ -253,8 +253,8 @@ struct Coverage {
 
 /// Timers on every worker, waking tasks that message each other: each sleeper
 /// must wake exactly at its deadline; then a resize (grow, then shrink with timers
-/// pending, which migrates them), then an early return with tasks and timers left
-/// pending, which the drop must free.
+/// pending, which migrates them), then an early return with tasks, timers and
+/// simulated I/O (an accept, two reads) left pending, which the drop must free.
 fn scenario(seed: u64, coverage: &mut Coverage) {
     let mut rng = ScenarioRng(seed);
     let workers = 2 + rng.below(3) as usize;
@@ -346,6 +346,30 @@ fn scenario(seed: u64, coverage: &mut Coverage) {
             loop {
                 ticks.tick().await;
             }
+        });
+        // Pending I/O on the simulated network: an accept nobody connects to, and
+        // both ends of a connection blocked in reads nobody writes for.
+        let listener = ticktock::net::TcpListener::bind("10.0.0.1:80")
+            .await
+            .unwrap();
+        let client = ticktock::net::TcpStream::connect("10.0.0.1:80")
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        for mut stream in [client, server] {
+            let token = alive.token();
+            ticktock::spawn(async move {
+                let _token = token;
+                let mut byte = [0u8; 1];
+                let read = futures::io::AsyncReadExt::read(&mut stream, &mut byte).await;
+                unreachable!("nobody writes, nobody closes: {read:?}");
+            });
+        }
+        let token = alive.token();
+        ticktock::spawn(async move {
+            let _token = token;
+            let accepted = listener.accept().await;
+            unreachable!("nobody connects: {accepted:?}");
         });
         time::sleep(Duration::from_millis(30)).await;
         // Returning here drops `_never_tx` only after the runtime stops stepping:
