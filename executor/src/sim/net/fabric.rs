@@ -488,6 +488,30 @@ impl Network {
         }))
     }
 
+    /// Runs `op` on connection `conn` brought up to `now` (its transmissions due by
+    /// then settled), under the lock; wakes what settling and `op` woke after
+    /// unlocking. `op` gets the links and the seed for what it sends.
+    fn on_connection<R>(
+        &self,
+        conn: u64,
+        now: Nanos,
+        op: impl FnOnce(&mut Connection, &Links, u64, &mut Vec<Waker>) -> R,
+    ) -> R {
+        let mut wakers = Vec::new();
+        let mut state = self.lock();
+        let State {
+            links, connections, ..
+        } = &mut *state;
+        let connection = connections
+            .get_mut(&conn)
+            .expect("ticktock::sim::net: a stream outlived its connection (a bug)");
+        connection.settle(links, self.seed, now, &mut wakers);
+        let result = op(connection, links, self.seed, &mut wakers);
+        drop(state);
+        wake(wakers);
+        result
+    }
+
     /// Reads (or peeks) what has arrived at `side` of `conn` by `now`.
     pub(crate) fn read(
         &self,
@@ -498,19 +522,9 @@ impl Network {
         peek: bool,
         waker: Option<&Waker>,
     ) -> Step<usize> {
-        let mut wakers = Vec::new();
-        let mut state = self.lock();
-        let State {
-            links, connections, ..
-        } = &mut *state;
-        let connection = connections
-            .get_mut(&conn)
-            .expect("ticktock::sim::net: a stream outlived its connection (a bug)");
-        connection.settle(links, self.seed, now, &mut wakers);
-        let step = connection.read(side, now, buf, peek, waker, &mut wakers);
-        drop(state);
-        wake(wakers);
-        step
+        self.on_connection(conn, now, |connection, _, _, wakers| {
+            connection.read(side, now, buf, peek, waker, wakers)
+        })
     }
 
     /// Writes from `side` of `conn` at `now`.
@@ -522,19 +536,9 @@ impl Network {
         data: &[u8],
         waker: Option<&Waker>,
     ) -> Step<usize> {
-        let mut wakers = Vec::new();
-        let mut state = self.lock();
-        let State {
-            links, connections, ..
-        } = &mut *state;
-        let connection = connections
-            .get_mut(&conn)
-            .expect("ticktock::sim::net: a stream outlived its connection (a bug)");
-        connection.settle(links, self.seed, now, &mut wakers);
-        let step = connection.write(side, now, data, links, self.seed, waker, &mut wakers);
-        drop(state);
-        wake(wakers);
-        step
+        self.on_connection(conn, now, |connection, links, seed, wakers| {
+            connection.write(side, now, data, links, seed, waker, wakers)
+        })
     }
 
     /// Whether `side` of `conn` can write at `now` (see `Connection::writable`).
@@ -545,40 +549,21 @@ impl Network {
         now: Nanos,
         waker: Option<&Waker>,
     ) -> Step<()> {
-        let mut wakers = Vec::new();
-        let mut state = self.lock();
-        let State {
-            links, connections, ..
-        } = &mut *state;
-        let connection = connections
-            .get_mut(&conn)
-            .expect("ticktock::sim::net: a stream outlived its connection (a bug)");
-        connection.settle(links, self.seed, now, &mut wakers);
-        let step = connection.writable(side, now, waker);
-        drop(state);
-        wake(wakers);
-        step
+        self.on_connection(conn, now, |connection, _, _, _| {
+            connection.writable(side, now, waker)
+        })
     }
 
     /// `shutdown(how)` on `side` of `conn` at `now`.
     pub(crate) fn shutdown(&self, conn: u64, side: Side, how: Shutdown, now: Nanos) {
-        let mut wakers = Vec::new();
-        let mut state = self.lock();
-        let State {
-            links, connections, ..
-        } = &mut *state;
-        let connection = connections
-            .get_mut(&conn)
-            .expect("ticktock::sim::net: a stream outlived its connection (a bug)");
-        connection.settle(links, self.seed, now, &mut wakers);
-        if matches!(how, Shutdown::Read | Shutdown::Both) {
-            connection.shutdown_read(side, &mut wakers);
-        }
-        if matches!(how, Shutdown::Write | Shutdown::Both) {
-            connection.shutdown_write(side, now, links, self.seed, &mut wakers);
-        }
-        drop(state);
-        wake(wakers);
+        self.on_connection(conn, now, |connection, links, seed, wakers| {
+            if matches!(how, Shutdown::Read | Shutdown::Both) {
+                connection.shutdown_read(side, wakers);
+            }
+            if matches!(how, Shutdown::Write | Shutdown::Both) {
+                connection.shutdown_write(side, now, links, seed, wakers);
+            }
+        });
     }
 
     /// The stream of `side` of `conn` was dropped at `now`.
