@@ -299,34 +299,31 @@ impl Network {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Sets the link from `from` to `to` from `now` on.
-    pub(crate) fn set_link(&self, from: IpAddr, to: IpAddr, link: Link, now: Nanos) {
+    /// Applies `change` to the links from `now` on: every transmission due by `now`
+    /// is settled under the old links first (a change never rewrites the past),
+    /// and what settling woke is woken after unlocking.
+    fn change_links(&self, now: Nanos, change: impl FnOnce(&mut Links)) {
         let mut wakers = Vec::new();
         let mut state = self.lock();
         state.settle_all(self.seed, now, &mut wakers);
-        state.links.set(from, to, link);
+        change(&mut state.links);
         drop(state);
         wake(wakers);
+    }
+
+    /// Sets the link from `from` to `to` from `now` on.
+    pub(crate) fn set_link(&self, from: IpAddr, to: IpAddr, link: Link, now: Nanos) {
+        self.change_links(now, |links| links.set(from, to, link));
     }
 
     /// Sets the link of every pair without one of its own, from `now` on.
     pub(crate) fn set_default_link(&self, link: Link, now: Nanos) {
-        let mut wakers = Vec::new();
-        let mut state = self.lock();
-        state.settle_all(self.seed, now, &mut wakers);
-        state.links.set_default(link);
-        drop(state);
-        wake(wakers);
+        self.change_links(now, |links| links.set_default(link));
     }
 
     /// Cuts (`true`) or restores the direction from `from` to `to`, from `now` on.
     pub(crate) fn set_cut(&self, from: IpAddr, to: IpAddr, cut: bool, now: Nanos) {
-        let mut wakers = Vec::new();
-        let mut state = self.lock();
-        state.settle_all(self.seed, now, &mut wakers);
-        state.links.set_cut(from, to, cut);
-        drop(state);
-        wake(wakers);
+        self.change_links(now, |links| links.set_cut(from, to, cut));
     }
 
     /// The link from `from` to `to` now.
