@@ -421,16 +421,13 @@ impl Future for Sleep {
         if this.deadline.is_elapsed() {
             return Poll::Ready(());
         }
-        let Link::Registered(registration) = &mut this.link else {
-            return this.register(cx);
-        };
-        if registration.cell.owned_by_another_thread() {
+        if matches!(&this.link, Link::Registered(r) if r.cell.owned_by_another_thread()) {
             if let Some(ready) = this.poll_moving_home(cx) {
                 return ready;
             }
         }
         let Link::Registered(registration) = &mut this.link else {
-            unreachable!("checked above")
+            return this.register(cx);
         };
         let mut replaced: Option<Waker> = None;
         let state = registration.with_store(|_, store, key| {
